@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include "addr.h"
+#include "util.h"
+
+/* The validity ledger of one destination group: address -> expiry. Pure logic, no I/O and
+ * no clock of its own: every call takes "now" (CLOCK_BOOTTIME usec in the daemon, a fake
+ * clock in tests).
+ *
+ * Semantics (WiseMo's guarantee: an address returned by DNS stays valid for N days after the
+ * lookup): expiry = latest time the address was seen in an answer for any of the group's hosts
+ * + the group's validity. A smaller answer removes nothing; addresses leave only through
+ * ledger_expire(). */
+struct ledger;
+
+struct ledger_entry {
+        struct ip_addr addr;
+        usec_t expiry;    /* when it stops being allowed */
+        usec_t last_seen; /* the answer that set expiry */
+        uint32_t host;    /* index into the ledger's host names: ledger_host_name() */
+};
+
+int ledger_new(struct ledger **ret);
+struct ledger *ledger_free(struct ledger *l);
+static inline void ledger_freep(struct ledger **l) { ledger_free(*l); }
+
+/* Called for an address that is new to the ledger (added), or that leaves it (expired). */
+typedef void (*ledger_entry_cb)(const struct ledger *l, const struct ledger_entry *e, void *userdata);
+
+/* Records one successful answer of host: each address gets expiry = max(old, now + validity)
+ * and last_seen = now (an address seen again moves to this host). Duplicates in addrs are fine.
+ * on_added (may be NULL) is called for each address that was not in the ledger.
+ * Returns the number of added addresses, or -ENOMEM (ledger unchanged). */
+int ledger_record(struct ledger *l, const char *host, const struct ip_addr *addrs, size_t n,
+                  usec_t now, usec_t validity, ledger_entry_cb on_added, void *userdata);
+
+/* Puts back one entry from the state file with its remaining expiry (not a fresh validity).
+ * An entry already present keeps the later expiry. Returns 0 or -ENOMEM. */
+int ledger_restore(struct ledger *l, const char *host, const struct ip_addr *addr,
+                   usec_t expiry, usec_t last_seen);
+
+/* Removes every entry with expiry <= now, calling on_expired (may be NULL) for each before it
+ * goes. Returns how many were removed. */
+size_t ledger_expire(struct ledger *l, usec_t now, ledger_entry_cb on_expired, void *userdata);
+
+/* Earliest expiry in the ledger, USEC_INFINITY when empty. */
+usec_t ledger_next_expiry(const struct ledger *l);
+
+/* Earliest expiry among the addresses last seen for host, USEC_INFINITY when none. */
+usec_t ledger_host_next_expiry(const struct ledger *l, const char *host);
+
+/* Number of addresses last seen for host (for "now 14 addresses"). */
+size_t ledger_host_count(const struct ledger *l, const char *host);
+
+/* All entries, sorted by address (addr_compare), valid until the next modifying call. */
+const struct ledger_entry *ledger_entries(const struct ledger *l, size_t *ret_n);
+
+/* The host name of an entry. */
+const char *ledger_host_name(const struct ledger *l, uint32_t host);

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <systemd/sd-event.h>
+
+#include "addr.h"
+#include "config.h"
+#include "util.h"
+
+/* The kernel side: the daemon's table, sets and chain, written through libnftnl + libmnl in
+ * one netlink batch per apply, and a monitor that notices when someone else changes them. */
+struct nft;
+
+/* One element of a set: an address or (interval sets only) a prefix. */
+struct nft_element {
+        struct ip_addr addr;
+        usec_t expiry; /* CLOCK_BOOTTIME usec; USEC_INFINITY: no timeout (static entry) */
+};
+
+/* What one group should look like in the kernel. */
+struct nft_group {
+        const char *name;    /* sets NAME_v4 / NAME_v6 */
+        const char *comment; /* set and rule comment: product, description, hosts */
+        unsigned families;   /* enum family_mask: which of the two sets exist */
+        bool interval;       /* the group has static prefixes: sets get flags interval */
+        const struct nft_element *v4, *v6; /* sorted by address, no duplicates, no overlaps */
+        size_t n_v4, n_v6;
+        const struct port_range *allow;
+        size_t n_allow;
+};
+
+/* Everything the daemon owns, as it should be after the apply. */
+struct nft_ruleset {
+        int family;        /* NFPROTO_INET, NFPROTO_IPV4, NFPROTO_IPV6 */
+        const char *table;
+        const char *chain; /* NULL: sets only */
+        const struct nft_group *groups;
+        size_t n_groups;
+};
+
+/* Where an apply failed, for the message the caller logs. */
+struct nft_error {
+        char object[128]; /* "set inet allowlistd csall_v4" */
+        char hint[256];   /* "needs CAP_NET_ADMIN", "exists with type ipv6_addr, expected ipv4_addr", ... */
+};
+
+/* Opens the netlink socket. Returns 0 or a negative errno. */
+int nft_open(struct nft **ret);
+struct nft *nft_free(struct nft *n);
+static inline void nft_freep(struct nft **n) { nft_free(*n); }
+
+/* Makes the kernel match want in one transaction: creates what is missing, replaces the content
+ * of every set that changed since the last successful apply (flush + add, timeouts from expiry
+ * and now, at least 1 s), rebuilds the chain's rules when they changed, deletes the sets of
+ * groups that disappeared since the last apply. Sends nothing when nothing changed, unless
+ * force. now is CLOCK_BOOTTIME usec. On failure the kernel is unchanged (the batch is rolled
+ * back), err is filled and a negative errno returned. Returns 1 when a transaction was
+ * committed, 0 when there was nothing to send. */
+int nft_apply(struct nft *n, const struct nft_ruleset *want, usec_t now, bool force, struct nft_error *err);
+
+/* Deletes the daemon's chain and sets (on_exit=remove). The table is deleted only if it is
+ * then empty and was created by this process. */
+int nft_remove(struct nft *n, const struct nft_ruleset *want, struct nft_error *err);
+
+/* Watches nftables events on e: calls on_foreign_change once (debounced) after any
+ * transaction from another process that touched the daemon's table, sets or chain, or when
+ * events were lost (ENOBUFS) and the generation is not the one of our last commit. */
+typedef void (*nft_change_cb)(struct nft *n, void *userdata);
+int nft_monitor_start(struct nft *n, sd_event *e, nft_change_cb on_foreign_change, void *userdata);
+
+/* Writes an nft -f script equivalent to the transaction nft_apply(force=true) would send. */
+int nft_write_script(FILE *f, const struct nft_ruleset *want, usec_t now);

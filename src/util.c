@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <ctype.h>
+#include <time.h>
+
+#include "util.h"
+
+int parse_duration(const char *s, usec_t *ret) {
+        static const struct { char suffix; usec_t unit; } units[] = {
+                { 's', USEC_PER_SEC }, { 'm', USEC_PER_MINUTE },
+                { 'h', USEC_PER_HOUR }, { 'd', USEC_PER_DAY },
+        };
+        usec_t total = 0;
+
+        if (isempty(s))
+                return -EINVAL;
+
+        while (*s) {
+                usec_t unit = USEC_PER_SEC, n = 0;
+
+                if (!isdigit((unsigned char) *s))
+                        return -EINVAL;
+                for (; isdigit((unsigned char) *s); s++) {
+                        if (n > (UINT64_MAX - 9) / 10)
+                                return -ERANGE;
+                        n = n * 10 + (usec_t) (*s - '0');
+                }
+                if (*s) {
+                        size_t i;
+                        for (i = 0; i < ELEMENTSOF(units); i++)
+                                if (*s == units[i].suffix)
+                                        break;
+                        if (i == ELEMENTSOF(units))
+                                return -EINVAL;
+                        unit = units[i].unit;
+                        s++;
+                }
+                if (n > UINT64_MAX / unit || total > UINT64_MAX - n * unit)
+                        return -ERANGE;
+                total += n * unit;
+        }
+
+        *ret = total;
+        return 0;
+}
+
+char *format_duration(char *buf, size_t size, usec_t d) {
+        static const struct { const char *suffix; usec_t unit; } units[] = {
+                { "d", USEC_PER_DAY }, { "h", USEC_PER_HOUR },
+                { "m", USEC_PER_MINUTE }, { "s", USEC_PER_SEC },
+        };
+        size_t used = 0;
+        int parts = 0;
+
+        if (d == USEC_INFINITY) {
+                snprintf(buf, size, "never");
+                return buf;
+        }
+        /* Round up to whole seconds: "expires in 0s" would be a lie while it still exists. */
+        d = (d + USEC_PER_SEC - 1) / USEC_PER_SEC * USEC_PER_SEC;
+        buf[0] = 0;
+        for (size_t i = 0; i < ELEMENTSOF(units) && parts < 2; i++) {
+                usec_t n = d / units[i].unit;
+                if (n == 0 && parts == 0)
+                        continue;
+                if (n > 0) {
+                        int k = snprintf(buf + used, size - used, "%llu%s", (unsigned long long) n, units[i].suffix);
+                        if (k < 0 || (size_t) k >= size - used)
+                                break;
+                        used += (size_t) k;
+                }
+                parts++;
+                d -= n * units[i].unit;
+        }
+        if (used == 0)
+                snprintf(buf, size, "0s");
+        return buf;
+}
+
+char *format_timestamp(char *buf, size_t size, usec_t realtime) {
+        time_t t = (time_t) (realtime / USEC_PER_SEC);
+        struct tm tm;
+
+        if (realtime == 0 || realtime == USEC_INFINITY || !localtime_r(&t, &tm) ||
+            strftime(buf, size, "%Y-%m-%d %H:%M:%S %Z", &tm) == 0)
+                snprintf(buf, size, "n/a");
+        return buf;
+}
+
+usec_t now_usec(int clock_id) {
+        struct timespec ts;
+
+        if (clock_gettime(clock_id, &ts) < 0)
+                abort(); /* Only fails for an invalid clock id: a programming error. */
+        return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / 1000;
+}
+
+int grow_array(void **array, size_t *allocated, size_t need, size_t size) {
+        size_t n;
+        void *p;
+
+        if (need <= *allocated)
+                return 0;
+        n = MAX(need, *allocated * 2);
+        n = MAX(n, (size_t) 8);
+        if (n > SIZE_MAX / size)
+                return -ENOMEM;
+        p = realloc(*array, n * size);
+        if (!p)
+                return -ENOMEM;
+        *array = p;
+        *allocated = n;
+        return 0;
+}

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Microseconds, the unit of sd-event and of every duration in allowlistd. */
+typedef uint64_t usec_t;
+#define USEC_INFINITY ((usec_t) UINT64_MAX)
+#define USEC_PER_MSEC ((usec_t) 1000ULL)
+#define USEC_PER_SEC ((usec_t) 1000000ULL)
+#define USEC_PER_MINUTE (60ULL * USEC_PER_SEC)
+#define USEC_PER_HOUR (60ULL * USEC_PER_MINUTE)
+#define USEC_PER_DAY (24ULL * USEC_PER_HOUR)
+
+#define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
+#define CLAMP(x, lo, hi) ((x) < (lo) ? (lo) : (x) > (hi) ? (hi) : (x))
+
+#define _cleanup_(f) __attribute__((cleanup(f)))
+#define _unused_ __attribute__((unused))
+#define _printf_(a, b) __attribute__((format(printf, a, b)))
+
+static inline void freep(void *p) { free(*(void **) p); }
+static inline void closep(int *fd) { if (*fd >= 0) close(*fd); }
+static inline void fclosep(FILE **f) { if (*f) fclose(*f); }
+#define _cleanup_free_ _cleanup_(freep)
+#define _cleanup_close_ _cleanup_(closep)
+#define _cleanup_fclose_ _cleanup_(fclosep)
+
+static inline bool streq(const char *a, const char *b) { return strcmp(a, b) == 0; }
+static inline bool streq_ptr(const char *a, const char *b) {
+        if (!a || !b)
+                return a == b;
+        return streq(a, b);
+}
+static inline bool isempty(const char *s) { return !s || !*s; }
+
+/* Returns the pointer and sets *p to NULL: hands ownership on (systemd's TAKE_PTR). */
+#define TAKE_PTR(p) __extension__({ __typeof__(p) _p = (p); (p) = NULL; _p; })
+
+/* Parses "90", "90s", "15m", "1h", "7d" (also combinations like "1h30m") into microseconds.
+ * Returns 0, or -EINVAL for anything else, -ERANGE on overflow. */
+int parse_duration(const char *s, usec_t *ret);
+
+/* Formats a duration as "7d", "3h12m", "45s" or "0s" into buf; returns buf. */
+char *format_duration(char *buf, size_t size, usec_t d);
+#define DURATION_MAX 32
+
+/* Formats a CLOCK_REALTIME time in usec as "2026-11-21 12:03:00 UTC" (local time zone); returns buf. */
+char *format_timestamp(char *buf, size_t size, usec_t realtime);
+#define TIMESTAMP_MAX 64
+
+/* Current time of the given clock in usec. */
+usec_t now_usec(int clock_id);
+
+/* Grows *array so that it holds at least need elements of size each; doubles. */
+int grow_array(void **array, size_t *allocated, size_t need, size_t size);
