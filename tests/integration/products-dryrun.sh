@@ -60,7 +60,7 @@ groups_of() {
 hosts_of() {
         awk '/^hosts[ \t]*=/ { in_hosts = 1; sub(/^hosts[ \t]*=/, ""); print; next }
              /^[ \t]/ && in_hosts { print; next }
-             { in_hosts = 0 }' "$PRODUCT_DIR/$1.conf" | tr -s ' \t' '\n\n' | sed '/^$/d'
+             { in_hosts = 0 }' "$PRODUCT_DIR/$1.conf" | tr -s ' \t' '\n' | sed '/^$/d'
 }
 
 ## 1. --check-config
@@ -120,7 +120,9 @@ done
 
 export ALLOWLISTD PRODUCT_DIR RUNNABLE tmp
 export -f fail write_config groups_of
+# The namespace part runs in a child shell: single quotes on purpose, it expands its own variables.
 rc=0
+# shellcheck disable=SC2016
 unshare -n bash -euc '
         ip link set lo up
         nft list tables >/dev/null 2>&1 || { echo "no nf_tables in the namespace: skipping"; exit 77; }
