@@ -1,4 +1,1159 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The manager wires the rooms together and runs the loop: configuration -> resolver answers ->
+ * ledger -> desired set contents -> one nftables transaction -> state file. It owns all runtime
+ * state; the configuration stays read-only and a reload builds a new one. */
+#include <signal.h>
+#include <sys/random.h>
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-event.h>
+#include <time.h>
+
+#include "config.h"
+#include "ledger.h"
+#include "log.h"
 #include "manager.h"
-/* STUB */
-int manager_run(const char *config_path, enum manager_mode mode) { return 1; }
+#include "nft.h"
+#include "paths.h"
+#include "resolver.h"
+#include "schedule.h"
+#include "state.h"
+
+/* Answers are coalesced for this long before one transaction is sent; a foreign change is
+ * repaired after the same delay, well inside the promised second. */
+#define APPLY_DELAY_USEC (50 * USEC_PER_MSEC)
+/* Timers of refreshes may fire this much late so the kernel can batch wake-ups. */
+#define REFRESH_ACCURACY_USEC (1 * USEC_PER_SEC)
+/* At most this many additions are logged one by one per answer; more are summarised. */
+#define ADDED_LOG_MAX 8
+/* Rejected answers remembered per host, so each is logged once. */
+#define REJECTED_MEMORY 64
+
+struct manager;
+struct group_state;
+
+struct host {
+        struct group_state *group;
+        char *name;
+        sd_event_source *timer;
+        bool in_flight;
+        usec_t next_refresh;   /* CLOCK_BOOTTIME */
+        unsigned failures;     /* consecutive */
+        usec_t last_success;   /* CLOCK_REALTIME, 0 = never */
+        usec_t last_failure;   /* CLOCK_REALTIME */
+        usec_t failing_since;  /* CLOCK_REALTIME, 0 while healthy */
+        char last_error[64];
+        bool warned_expiry;
+        bool warned_cut;
+        struct ip_addr rejected[REJECTED_MEMORY];
+        size_t n_rejected;
+};
+
+struct group_state {
+        struct manager *manager;
+        const struct group *config; /* points into manager->config */
+        struct ledger *ledger;
+        struct host *hosts;
+        size_t n_hosts;
+        size_t added_logged; /* per answer, for ADDED_LOG_MAX */
+        const char *answer_host;
+};
+
+struct manager {
+        sd_event *event;
+        enum manager_mode mode;
+        char *config_path;
+        struct config *config;
+        struct group_state *groups;
+        size_t n_groups;
+        struct resolver *resolver;
+        struct nft *nft;
+        sd_event_source *apply_timer;
+        sd_event_source *expire_timer;
+        bool force_apply;    /* next apply rewrites everything (foreign change) */
+        bool state_dirty;
+        bool ready;          /* READY=1 sent */
+        size_t round_left;   /* queries of the first round still out */
+        bool any_failed;     /* --once: some name failed */
+        int exit_code;
+};
+
+static usec_t boottime_now(struct manager *m) {
+        usec_t t;
+
+        if (sd_event_now(m->event, CLOCK_BOOTTIME, &t) < 0)
+                t = now_usec(CLOCK_BOOTTIME);
+        return t;
+}
+
+/* The ledger runs on CLOCK_BOOTTIME (time asleep counts); people and the state file want
+ * wall-clock time. */
+static usec_t boottime_to_realtime(usec_t t) {
+        usec_t now_b = now_usec(CLOCK_BOOTTIME), now_r = now_usec(CLOCK_REALTIME);
+
+        if (t == USEC_INFINITY)
+                return USEC_INFINITY;
+        if (t >= now_b)
+                return now_r + (t - now_b);
+        return now_r > now_b - t ? now_r - (now_b - t) : 0;
+}
+
+static usec_t realtime_to_boottime(usec_t t) {
+        usec_t now_b = now_usec(CLOCK_BOOTTIME), now_r = now_usec(CLOCK_REALTIME);
+
+        if (t >= now_r)
+                return now_b + (t - now_r);
+        return now_b > now_r - t ? now_b - (now_r - t) : 0;
+}
+
+static void host_done(struct host *h) {
+        sd_event_source_disable_unref(h->timer);
+        h->timer = NULL;
+        free(h->name);
+        h->name = NULL;
+}
+
+static void group_state_done(struct group_state *g) {
+        for (size_t i = 0; i < g->n_hosts; i++)
+                host_done(&g->hosts[i]);
+        free(g->hosts);
+        ledger_free(g->ledger);
+        *g = (struct group_state) { 0 };
+}
+
+static void groups_free(struct group_state *groups, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                group_state_done(&groups[i]);
+        free(groups);
+}
+
+static void manager_free(struct manager *m) {
+        if (!m)
+                return;
+        groups_free(m->groups, m->n_groups);
+        /* The resolver first: freeing it drops its pending callbacks. */
+        resolver_free(m->resolver);
+        nft_free(m->nft);
+        sd_event_source_disable_unref(m->apply_timer);
+        sd_event_source_disable_unref(m->expire_timer);
+        config_free(m->config);
+        free(m->config_path);
+        sd_event_unref(m->event);
+        free(m);
+}
+
+static inline void manager_freep(struct manager **m) { manager_free(*m); }
+
+/* Builds runtime state for every group of c; nothing is started yet. */
+static int groups_new(struct manager *m, const struct config *c, struct group_state **ret, size_t *ret_n) {
+        struct group_state *groups;
+        int r;
+
+        groups = calloc(MAX(c->n_groups, (size_t) 1), sizeof(*groups));
+        if (!groups)
+                return -ENOMEM;
+        for (size_t i = 0; i < c->n_groups; i++) {
+                struct group_state *g = &groups[i];
+
+                g->manager = m;
+                g->config = &c->groups[i];
+                r = ledger_new(&g->ledger);
+                if (r < 0)
+                        goto fail;
+                g->hosts = calloc(MAX(g->config->n_hosts, (size_t) 1), sizeof(*g->hosts));
+                if (!g->hosts) {
+                        r = -ENOMEM;
+                        goto fail;
+                }
+                g->n_hosts = g->config->n_hosts;
+                for (size_t j = 0; j < g->n_hosts; j++) {
+                        g->hosts[j].group = g;
+                        g->hosts[j].name = strdup(g->config->hosts[j]);
+                        if (!g->hosts[j].name) {
+                                r = -ENOMEM;
+                                goto fail;
+                        }
+                }
+        }
+        *ret = groups;
+        *ret_n = c->n_groups;
+        return 0;
+fail:
+        groups_free(groups, c->n_groups);
+        return r;
+}
+
+static struct group_state *manager_find_group(struct manager *m, const char *name) {
+        for (size_t i = 0; i < m->n_groups; i++)
+                if (streq(m->groups[i].config->name, name))
+                        return &m->groups[i];
+        return NULL;
+}
+
+static struct host *group_find_host(struct group_state *g, const char *name) {
+        for (size_t i = 0; i < g->n_hosts; i++)
+                if (streq(g->hosts[i].name, name))
+                        return &g->hosts[i];
+        return NULL;
+}
+
+/* ---- desired kernel contents ---- */
+
+struct element_list {
+        struct nft_element *items;
+        size_t n, allocated;
+};
+
+static int element_list_add(struct element_list *l, const struct ip_addr *a, usec_t expiry) {
+        if (grow_array((void **) &l->items, &l->allocated, l->n + 1, sizeof(*l->items)) < 0)
+                return -ENOMEM;
+        l->items[l->n++] = (struct nft_element) { .addr = *a, .expiry = expiry };
+        return 0;
+}
+
+static int element_compare(const void *a, const void *b) {
+        return addr_compare(&((const struct nft_element *) a)->addr, &((const struct nft_element *) b)->addr);
+}
+
+static bool covered_by_static(const struct group *g, const struct ip_addr *a) {
+        for (size_t i = 0; i < g->n_addresses; i++)
+                if (addr_compare(&g->addresses[i], a) != 0 && addr_in_prefix(a, &g->addresses[i]))
+                        return true;
+        return false;
+}
+
+/* The elements of one set: static entries (no timeout) and every unexpired ledger address, sorted,
+ * without duplicates and without anything a static prefix already covers (an interval set refuses
+ * overlaps). */
+static int group_elements(const struct group_state *g, int family, struct element_list *ret) {
+        struct element_list l = { 0 };
+        const struct ledger_entry *e;
+        size_t n;
+
+        for (size_t i = 0; i < g->config->n_addresses; i++) {
+                const struct ip_addr *a = &g->config->addresses[i];
+                if (a->family == family && !covered_by_static(g->config, a) &&
+                    element_list_add(&l, a, USEC_INFINITY) < 0)
+                        goto oom;
+        }
+        e = ledger_entries(g->ledger, &n);
+        for (size_t i = 0; i < n; i++)
+                if (e[i].addr.family == family && !covered_by_static(g->config, &e[i].addr) &&
+                    element_list_add(&l, &e[i].addr, e[i].expiry) < 0)
+                        goto oom;
+
+        qsort(l.items, l.n, sizeof(*l.items), element_compare);
+        /* A static address also in DNS: keep one, the static (never expiring) one. */
+        n = 0;
+        for (size_t i = 0; i < l.n; i++) {
+                if (n > 0 && addr_compare(&l.items[n - 1].addr, &l.items[i].addr) == 0) {
+                        l.items[n - 1].expiry = MAX(l.items[n - 1].expiry, l.items[i].expiry);
+                        continue;
+                }
+                l.items[n++] = l.items[i];
+        }
+        l.n = n;
+        *ret = l;
+        return 0;
+oom:
+        free(l.items);
+        return -ENOMEM;
+}
+
+struct desired {
+        struct nft_ruleset ruleset;
+        struct nft_group *groups;
+        char **comments;
+        struct element_list *lists; /* two per group */
+        size_t n;
+};
+
+static void desired_done(struct desired *d) {
+        for (size_t i = 0; i < d->n; i++) {
+                free(d->comments[i]);
+                free(d->lists[2 * i].items);
+                free(d->lists[2 * i + 1].items);
+        }
+        free(d->groups);
+        free(d->comments);
+        free(d->lists);
+        *d = (struct desired) { 0 };
+}
+
+static char *group_comment(const struct group *g) {
+        char *s = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&s, &size);
+
+        if (!f)
+                return NULL;
+        fprintf(f, "%s%s%s", g->product ?: "", g->product && g->description ? ": " : "", g->description ?: "");
+        if (!g->product && !g->description)
+                fprintf(f, "%s", g->name);
+        for (size_t i = 0; i < g->n_hosts; i++)
+                fprintf(f, "%s%s", i == 0 ? " (" : " ", g->hosts[i]);
+        if (g->n_hosts > 0)
+                fputc(')', f);
+        if (fclose(f) != 0) {
+                free(s);
+                return NULL;
+        }
+        /* nft keeps comments to 128 bytes (NFT_USERDATA_MAXLEN is larger, but nft(8) refuses
+         * longer ones when reading a saved ruleset back): cut at a character boundary. */
+        if (strlen(s) > 127) {
+                size_t n = 124;
+                while (n > 0 && ((unsigned char) s[n] & 0xc0) == 0x80)
+                        n--;
+                strcpy(s + n, "...");
+        }
+        return s;
+}
+
+static int manager_desired(struct manager *m, struct desired *ret) {
+        const struct config *c = m->config;
+        struct desired d = { 0 };
+
+        d.n = m->n_groups;
+        d.groups = calloc(MAX(d.n, (size_t) 1), sizeof(*d.groups));
+        d.comments = calloc(MAX(d.n, (size_t) 1), sizeof(*d.comments));
+        d.lists = calloc(MAX(2 * d.n, (size_t) 1), sizeof(*d.lists));
+        if (!d.groups || !d.comments || !d.lists)
+                goto oom;
+
+        for (size_t i = 0; i < d.n; i++) {
+                const struct group_state *g = &m->groups[i];
+                struct nft_group *ng = &d.groups[i];
+                bool interval = false;
+
+                for (size_t j = 0; j < g->config->n_addresses; j++)
+                        if (g->config->addresses[j].prefixlen != (g->config->addresses[j].family == AF_INET ? 32 : 128))
+                                interval = true;
+
+                d.comments[i] = group_comment(g->config);
+                if (!d.comments[i])
+                        goto oom;
+                if (group_elements(g, AF_INET, &d.lists[2 * i]) < 0 ||
+                    group_elements(g, AF_INET6, &d.lists[2 * i + 1]) < 0)
+                        goto oom;
+
+                *ng = (struct nft_group) {
+                        .name = g->config->name,
+                        .comment = d.comments[i],
+                        .families = g->config->family,
+                        .interval = interval,
+                        .v4 = d.lists[2 * i].items,
+                        .n_v4 = d.lists[2 * i].n,
+                        .v6 = d.lists[2 * i + 1].items,
+                        .n_v6 = d.lists[2 * i + 1].n,
+                        .allow = g->config->allow,
+                        .n_allow = g->config->n_allow,
+                };
+        }
+        d.ruleset = (struct nft_ruleset) {
+                .family = c->table_family,
+                .table = c->table,
+                .chain = c->chain,
+                .groups = d.groups,
+                .n_groups = d.n,
+        };
+        *ret = d;
+        return 0;
+oom:
+        desired_done(&d);
+        return -ENOMEM;
+}
+
+/* ---- state file ---- */
+
+static int manager_state_build(struct manager *m, struct state *s) {
+        for (size_t i = 0; i < m->n_groups; i++) {
+                struct group_state *g = &m->groups[i];
+                const struct ledger_entry *e;
+                size_t n;
+
+                e = ledger_entries(g->ledger, &n);
+                for (size_t j = 0; j < n; j++) {
+                        struct state_address a = {
+                                .addr = e[j].addr,
+                                .expiry = boottime_to_realtime(e[j].expiry),
+                                .last_seen = boottime_to_realtime(e[j].last_seen),
+                        };
+                        snprintf(a.group, sizeof(a.group), "%s", g->config->name);
+                        snprintf(a.host, sizeof(a.host), "%s", ledger_host_name(g->ledger, e[j].host));
+                        if (state_add_address(s, &a) < 0)
+                                return -ENOMEM;
+                }
+                for (size_t j = 0; j < g->n_hosts; j++) {
+                        struct host *h = &g->hosts[j];
+                        struct state_host sh = {
+                                .last_success = h->last_success,
+                                .last_failure = h->last_failure,
+                                .failing_since = h->failing_since,
+                                .failures = h->failures,
+                                .next_refresh = h->next_refresh ? boottime_to_realtime(h->next_refresh) : 0,
+                        };
+                        snprintf(sh.group, sizeof(sh.group), "%s", g->config->name);
+                        snprintf(sh.host, sizeof(sh.host), "%s", h->name);
+                        snprintf(sh.last_error, sizeof(sh.last_error), "%s", h->last_error);
+                        if (state_add_host(s, &sh) < 0)
+                                return -ENOMEM;
+                }
+        }
+        return 0;
+}
+
+static void manager_save_state(struct manager *m) {
+        _cleanup_(state_freep) struct state *s = NULL;
+        int r;
+
+        if (m->mode == MANAGER_DRY_RUN)
+                return;
+        s = calloc(1, sizeof(*s));
+        if (!s) {
+                log_oom();
+                return;
+        }
+        s->written = now_usec(CLOCK_REALTIME);
+        r = manager_state_build(m, s);
+        if (r >= 0)
+                r = state_save(m->config->state_file, s);
+        if (r < 0) {
+                log_warning_errno(r, "Failed to write state file %s, keeping the previous one: %m",
+                                  m->config->state_file);
+                return;
+        }
+        m->state_dirty = false;
+}
+
+/* Before any DNS query: put back what the state file says is still valid, with its remaining
+ * time (not a fresh validity), so a gateway rebooting while DNS is down keeps its allow-list. */
+static void manager_restore_state(struct manager *m) {
+        _cleanup_(state_freep) struct state *s = NULL;
+        usec_t now_r = now_usec(CLOCK_REALTIME);
+        size_t restored = 0, dropped = 0;
+        char aside[4096];
+        int r;
+
+        r = state_load(m->config->state_file, &s);
+        if (r == -ENOENT)
+                return;
+        if (r < 0) {
+                int k = state_set_aside(m->config->state_file, aside, sizeof(aside));
+                if (k < 0)
+                        log_warning_errno(k, "State file %s is unreadable (%s) and could not be set aside: %m; starting empty.",
+                                          m->config->state_file, strerror(-r));
+                else
+                        log_warning("State file %s is corrupt, truncated or of another version (%s); moved it to %s and starting empty.",
+                                    m->config->state_file, strerror(-r), aside);
+                return;
+        }
+
+        for (size_t i = 0; i < s->n_addresses; i++) {
+                const struct state_address *a = &s->addresses[i];
+                struct group_state *g = manager_find_group(m, a->group);
+
+                if (!g || a->expiry <= now_r || !group_find_host(g, a->host) ||
+                    !(g->config->family & (a->addr.family == AF_INET ? FAMILY_IPV4 : FAMILY_IPV6))) {
+                        dropped++;
+                        continue;
+                }
+                if (ledger_restore(g->ledger, a->host, &a->addr, realtime_to_boottime(a->expiry),
+                                   realtime_to_boottime(a->last_seen)) < 0) {
+                        log_oom();
+                        return;
+                }
+                restored++;
+        }
+        for (size_t i = 0; i < s->n_hosts; i++) {
+                const struct state_host *sh = &s->hosts[i];
+                struct group_state *g = manager_find_group(m, sh->group);
+                struct host *h = g ? group_find_host(g, sh->host) : NULL;
+
+                if (!h)
+                        continue;
+                h->last_success = sh->last_success;
+                h->last_failure = sh->last_failure;
+                h->failing_since = sh->failing_since;
+                h->failures = sh->failures;
+                snprintf(h->last_error, sizeof(h->last_error), "%s", sh->last_error);
+        }
+        log_event(LOG_INFO, MESSAGE_STATE_RESTORED, NULL, NULL, NULL,
+                  "Restored %zu addresses from %s (%zu expired or no longer configured).",
+                  restored, m->config->state_file, dropped);
+}
+
+/* ---- notify ---- */
+
+static void manager_update_status(struct manager *m) {
+        size_t hosts = 0, addresses = 0, failing = 0;
+        const struct host *first_failing = NULL;
+        usec_t next = USEC_INFINITY, now = boottime_now(m);
+        char status[640], health[400], since[TIMESTAMP_MAX], in[DURATION_MAX];
+
+        if (m->mode != MANAGER_DAEMON)
+                return;
+        for (size_t i = 0; i < m->n_groups; i++) {
+                const struct group_state *g = &m->groups[i];
+                size_t n;
+
+                ledger_entries(g->ledger, &n);
+                addresses += n + g->config->n_addresses;
+                hosts += g->n_hosts;
+                for (size_t j = 0; j < g->n_hosts; j++) {
+                        const struct host *h = &g->hosts[j];
+                        if (h->failures > 0) {
+                                failing++;
+                                if (!first_failing || h->failing_since < first_failing->failing_since)
+                                        first_failing = h;
+                        }
+                        if (h->next_refresh > 0)
+                                next = MIN(next, h->next_refresh);
+                }
+        }
+        if (failing > 0) {
+                time_t t = (time_t) (first_failing->failing_since / USEC_PER_SEC);
+                struct tm tm;
+
+                if (!localtime_r(&t, &tm) || strftime(since, sizeof(since), "%H:%M", &tm) == 0)
+                        snprintf(since, sizeof(since), "?");
+                snprintf(health, sizeof(health), "%zu host%s failing (%s since %s)", failing,
+                         failing == 1 ? "" : "s", first_failing->name, since);
+        } else
+                snprintf(health, sizeof(health), "all hosts answering");
+        snprintf(status, sizeof(status), "%zu group%s, %zu host%s, %zu address%s; %s; next refresh in %s",
+                 m->n_groups, m->n_groups == 1 ? "" : "s", hosts, hosts == 1 ? "" : "s",
+                 addresses, addresses == 1 ? "" : "es", health,
+                 next == USEC_INFINITY ? "n/a" : format_duration(in, sizeof(in), next > now ? next - now : 0));
+        (void) sd_notifyf(false, "STATUS=%s", status);
+}
+
+static void manager_maybe_ready(struct manager *m) {
+        if (m->ready || m->round_left > 0)
+                return;
+        m->ready = true;
+        if (m->mode == MANAGER_DAEMON)
+                (void) sd_notify(false, "READY=1");
+}
+
+/* ---- applying ---- */
+
+static int on_apply_timer(sd_event_source *s, uint64_t usec, void *userdata);
+
+static void manager_schedule_apply(struct manager *m) {
+        usec_t now;
+
+        if (m->mode != MANAGER_DAEMON || sd_event_source_get_enabled(m->apply_timer, NULL) > 0)
+                return;
+        if (sd_event_now(m->event, CLOCK_MONOTONIC, &now) < 0)
+                now = now_usec(CLOCK_MONOTONIC);
+        (void) sd_event_source_set_time(m->apply_timer, now + APPLY_DELAY_USEC);
+        (void) sd_event_source_set_enabled(m->apply_timer, SD_EVENT_ONESHOT);
+}
+
+static void manager_log_nft_error(int r, const struct nft_error *err, const char *what) {
+        log_error_errno(r, "Failed to %s (%s%s%s): %m; keeping the previous allow-list.", what,
+                        err->object[0] ? err->object : "nftables",
+                        err->hint[0] ? ": " : "", err->hint);
+}
+
+/* Sends the desired contents to the kernel (nothing when unchanged). */
+static int manager_apply(struct manager *m) {
+        _cleanup_(desired_done) struct desired d = { 0 };
+        struct nft_error err = { 0 };
+        bool force = m->force_apply;
+        int r;
+
+        r = manager_desired(m, &d);
+        if (r < 0)
+                return log_oom();
+
+        if (m->mode == MANAGER_DRY_RUN)
+                return nft_write_script(stdout, &d.ruleset, boottime_now(m));
+
+        m->force_apply = false;
+        r = nft_apply(m->nft, &d.ruleset, boottime_now(m), force, &err);
+        if (r < 0) {
+                /* Try again on the next change; a forced repair stays forced. */
+                m->force_apply = force;
+                manager_log_nft_error(r, &err, "apply nftables transaction");
+                return r;
+        }
+        if (r > 0)
+                log_debug("Applied nftables transaction.");
+        return 0;
+}
+
+static int on_apply_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct manager *m = userdata;
+
+        (void) manager_apply(m);
+        if (m->state_dirty)
+                manager_save_state(m);
+        manager_update_status(m);
+        return 0;
+}
+
+static void on_foreign_change(struct nft *n, void *userdata) {
+        struct manager *m = userdata;
+
+        log_event(LOG_WARNING, MESSAGE_SET_RESTORED, NULL, NULL, NULL,
+                  "Another program changed or removed allowlistd's nftables objects in table %s; putting them back.",
+                  m->config->table);
+        m->force_apply = true;
+        manager_schedule_apply(m);
+}
+
+/* ---- expiry ---- */
+
+static void on_entry_expired(const struct ledger *l, const struct ledger_entry *e, void *userdata) {
+        struct group_state *g = userdata;
+        char a[ADDR_STRLEN];
+
+        log_event(LOG_INFO, MESSAGE_ADDRESSES_EXPIRED, g->config->name, ledger_host_name(l, e->host),
+                  addr_to_string(&e->addr, a), "%s: -%s (validity of %s ran out without DNS returning it again)",
+                  ledger_host_name(l, e->host), a, g->config->name);
+}
+
+static void manager_arm_expire(struct manager *m) {
+        usec_t next = USEC_INFINITY;
+
+        if (m->mode != MANAGER_DAEMON)
+                return;
+        for (size_t i = 0; i < m->n_groups; i++)
+                next = MIN(next, ledger_next_expiry(m->groups[i].ledger));
+        if (next == USEC_INFINITY) {
+                (void) sd_event_source_set_enabled(m->expire_timer, SD_EVENT_OFF);
+                return;
+        }
+        (void) sd_event_source_set_time(m->expire_timer, next);
+        (void) sd_event_source_set_enabled(m->expire_timer, SD_EVENT_ONESHOT);
+}
+
+static int on_expire_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct manager *m = userdata;
+        usec_t now = boottime_now(m);
+        size_t removed = 0;
+
+        for (size_t i = 0; i < m->n_groups; i++)
+                removed += ledger_expire(m->groups[i].ledger, now, on_entry_expired, &m->groups[i]);
+        if (removed > 0) {
+                m->state_dirty = true;
+                manager_schedule_apply(m);
+        }
+        manager_arm_expire(m);
+        return 0;
+}
+
+/* ---- resolution ---- */
+
+static void host_query(struct host *h);
+
+static int on_host_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        host_query(userdata);
+        return 0;
+}
+
+static void host_schedule(struct host *h, usec_t when) {
+        struct manager *m = h->group->manager;
+        int r;
+
+        h->next_refresh = when;
+        if (m->mode != MANAGER_DAEMON)
+                return;
+        if (!h->timer) {
+                r = sd_event_add_time(m->event, &h->timer, CLOCK_BOOTTIME, when, REFRESH_ACCURACY_USEC,
+                                      on_host_timer, h);
+                if (r < 0) {
+                        log_error_errno(r, "Failed to schedule the refresh of %s: %m", h->name);
+                        return;
+                }
+                return;
+        }
+        (void) sd_event_source_set_time(h->timer, when);
+        (void) sd_event_source_set_enabled(h->timer, SD_EVENT_ONESHOT);
+}
+
+static bool host_already_rejected(struct host *h, const struct ip_addr *a) {
+        for (size_t i = 0; i < h->n_rejected; i++)
+                if (addr_compare(&h->rejected[i], a) == 0)
+                        return true;
+        if (h->n_rejected < REJECTED_MEMORY)
+                h->rejected[h->n_rejected++] = *a;
+        return false;
+}
+
+/* Keeps what may go on the allow-list: no loopback/link-local/multicast/..., no private ranges
+ * unless allow_private=yes (DNS rebinding), the group's families only, at most max_addresses per
+ * family. Writes into out (sized n); returns the count. */
+static size_t host_filter_answer(struct host *h, const struct ip_addr *in, size_t n, struct ip_addr *out) {
+        const struct config *c = h->group->manager->config;
+        const struct group *g = h->group->config;
+        size_t k = 0, per_family[2] = { 0, 0 };
+        bool cut = false;
+        char a[ADDR_STRLEN];
+
+        for (size_t i = 0; i < n; i++) {
+                enum addr_class cls = addr_classify(&in[i]);
+                int fi = in[i].family == AF_INET ? 0 : 1;
+
+                if (!(g->family & (fi == 0 ? FAMILY_IPV4 : FAMILY_IPV6)))
+                        continue;
+                if (cls == ADDR_RESERVED || (cls == ADDR_PRIVATE && !c->allow_private)) {
+                        if (!host_already_rejected(h, &in[i]))
+                                log_event(LOG_WARNING, NULL, g->name, h->name, addr_to_string(&in[i], a),
+                                          "%s: ignoring %s from DNS: %s addresses are never allowed%s.",
+                                          h->name, a, addr_class_reason(&in[i]),
+                                          cls == ADDR_PRIVATE ? " unless allow_private=yes" : "");
+                        continue;
+                }
+                if (per_family[fi] >= c->max_addresses) {
+                        cut = true;
+                        continue;
+                }
+                per_family[fi]++;
+                out[k++] = in[i];
+        }
+        if (cut && !h->warned_cut)
+                log_warning("%s: DNS returned more than max_addresses=%u addresses for one family; using the first %u.",
+                            h->name, c->max_addresses, c->max_addresses);
+        h->warned_cut = cut;
+        return k;
+}
+
+static void on_entry_added(const struct ledger *l, const struct ledger_entry *e, void *userdata) {
+        struct group_state *g = userdata;
+        const char *host = g->answer_host;
+        char a[ADDR_STRLEN], until[TIMESTAMP_MAX];
+
+        if (++g->added_logged > ADDED_LOG_MAX)
+                return;
+        log_event(LOG_INFO, MESSAGE_ADDRESSES_ADDED, g->config->name, host, addr_to_string(&e->addr, a),
+                  "%s: +%s (now %zu addresses, valid until %s)", host, a,
+                  ledger_host_count(l, host), format_timestamp(until, sizeof(until), boottime_to_realtime(e->expiry)));
+}
+
+static void host_on_result(struct resolver *r, const struct resolver_result *res, void *userdata) {
+        struct host *h = userdata;
+        struct group_state *g = h->group;
+        struct manager *m = g->manager;
+        const struct config *c = m->config;
+        usec_t now = boottime_now(m), now_r = now_usec(CLOCK_REALTIME), delay;
+        _cleanup_free_ struct ip_addr *addrs = NULL;
+        size_t n = 0;
+        int added = 0;
+
+        h->in_flight = false;
+        if (m->round_left > 0)
+                m->round_left--;
+
+        if (res->n_addrs > 0) {
+                addrs = calloc(res->n_addrs, sizeof(*addrs));
+                if (!addrs) {
+                        log_oom();
+                        host_schedule(h, now + c->retry_min);
+                        goto done;
+                }
+                n = host_filter_answer(h, res->addrs, res->n_addrs, addrs);
+        }
+
+        if (n > 0) {
+                g->added_logged = 0;
+                g->answer_host = h->name;
+                added = ledger_record(g->ledger, h->name, addrs, n, now, g->config->validity, on_entry_added, g);
+                if (added < 0)
+                        log_oom();
+                else if (added > ADDED_LOG_MAX)
+                        log_event(LOG_INFO, MESSAGE_ADDRESSES_ADDED, g->config->name, h->name, NULL,
+                                  "%s: %d more addresses added (now %zu addresses).", h->name,
+                                  added - ADDED_LOG_MAX, ledger_host_count(g->ledger, h->name));
+                /* Extended expiries must reach the kernel too: the element timeouts grow. */
+                m->state_dirty = true;
+        }
+
+        if (res->error == 0) {
+                if (h->failures > 0) {
+                        char d[DURATION_MAX];
+                        log_event(LOG_INFO, MESSAGE_RESOLUTION_RECOVERED, g->config->name, h->name, NULL,
+                                  "%s: DNS answers again after %u failure%s over %s.", h->name, h->failures,
+                                  h->failures == 1 ? "" : "s",
+                                  format_duration(d, sizeof(d), now_r > h->failing_since ? now_r - h->failing_since : 0));
+                }
+                if (n == 0) {
+                        size_t left = ledger_host_count(g->ledger, h->name);
+                        log_event(left > 0 ? LOG_WARNING : LOG_INFO, NULL, g->config->name, h->name, NULL,
+                                  "%s: %s; keeping its %zu address%s until each one's validity ends.", h->name,
+                                  res->nxdomain ? "name does not exist (NXDOMAIN)" : "DNS returned no usable address",
+                                  left, left == 1 ? "" : "es");
+                } else if (added == 0)
+                        log_debug("%s: refreshed, no change (%zu addresses).", h->name, n);
+                h->failures = 0;
+                h->failing_since = 0;
+                h->last_success = now_r;
+                h->last_error[0] = 0;
+                h->warned_expiry = false;
+                delay = schedule_after_success(n > 0 ? res->min_ttl : USEC_INFINITY, g->config->refresh,
+                                               c->refresh_min, g->config->validity);
+        } else {
+                uint64_t rnd = 0;
+                usec_t expiry;
+
+                m->any_failed = true;
+                if (h->failures == 0) {
+                        h->failing_since = now_r;
+                        log_event(LOG_WARNING, MESSAGE_RESOLUTION_FAILED, g->config->name, h->name, NULL,
+                                  "%s: DNS lookup failed (%s); keeping its %zu addresses until each one's validity ends.",
+                                  h->name, res->error_text ?: strerror(-res->error),
+                                  ledger_host_count(g->ledger, h->name));
+                } else
+                        log_debug("%s: DNS lookup failed again (%s), %u in a row.", h->name,
+                                  res->error_text ?: strerror(-res->error), h->failures + 1);
+                h->failures++;
+                h->last_failure = now_r;
+                snprintf(h->last_error, sizeof(h->last_error), "%s", res->error_text ?: strerror(-res->error));
+                (void) getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK);
+                delay = schedule_after_failure(h->failures, c->retry_min, c->retry_max, rnd);
+
+                expiry = ledger_host_next_expiry(g->ledger, h->name);
+                if (!h->warned_expiry && expiry != USEC_INFINITY &&
+                    schedule_expiry_is_near(now, expiry, g->config->validity)) {
+                        char failed[DURATION_MAX], at[TIMESTAMP_MAX];
+                        h->warned_expiry = true;
+                        log_event(LOG_WARNING, MESSAGE_EXPIRY_WARNING, g->config->name, h->name, NULL,
+                                  "%s: DNS has failed for %s; its addresses start leaving the allow-list at %s.",
+                                  h->name, format_duration(failed, sizeof(failed), now_r - MIN(now_r, h->failing_since)),
+                                  format_timestamp(at, sizeof(at), boottime_to_realtime(expiry)));
+                }
+        }
+        m->state_dirty = true;
+        host_schedule(h, now + delay);
+done:
+        if (added > 0 || n > 0)
+                manager_arm_expire(m);
+        if (m->ready)
+                manager_schedule_apply(m);
+        else if (m->round_left == 0 && m->mode == MANAGER_DAEMON) {
+                /* The first round is complete: apply it, then tell systemd we are ready. */
+                (void) manager_apply(m);
+                manager_save_state(m);
+                manager_maybe_ready(m);
+                manager_update_status(m);
+        }
+}
+
+static void host_query(struct host *h) {
+        struct manager *m = h->group->manager;
+        int r;
+
+        if (h->in_flight)
+                return;
+        r = resolver_query(m->resolver, h->name, h->group->config->family, host_on_result, h);
+        if (r < 0) {
+                log_error_errno(r, "%s: failed to start DNS query: %m", h->name);
+                host_schedule(h, boottime_now(m) + m->config->retry_min);
+                return;
+        }
+        h->in_flight = true;
+}
+
+/* Starts one query per host: the first round. */
+static void manager_query_all(struct manager *m) {
+        for (size_t i = 0; i < m->n_groups; i++)
+                for (size_t j = 0; j < m->groups[i].n_hosts; j++) {
+                        struct host *h = &m->groups[i].hosts[j];
+                        if (h->in_flight)
+                                continue;
+                        host_query(h);
+                        if (h->in_flight)
+                                m->round_left++;
+                }
+}
+
+/* ---- reload ---- */
+
+/* Moves runtime state of groups that survive a reload: unchanged groups keep everything; a
+ * changed group keeps the addresses of its hosts that are still configured. */
+static void groups_carry_over(struct group_state *old, size_t n_old, struct group_state *new, size_t n_new) {
+        for (size_t i = 0; i < n_new; i++) {
+                struct group_state *ng = &new[i], *og = NULL;
+
+                for (size_t j = 0; j < n_old; j++)
+                        if (old[j].config && streq(old[j].config->name, ng->config->name))
+                                og = &old[j];
+                if (!og)
+                        continue;
+
+                if (group_equal(og->config, ng->config)) {
+                        struct ledger *l = ng->ledger;
+                        ng->ledger = og->ledger;
+                        og->ledger = l;
+                } else {
+                        const struct ledger_entry *e;
+                        size_t n;
+
+                        e = ledger_entries(og->ledger, &n);
+                        for (size_t k = 0; k < n; k++) {
+                                const char *host = ledger_host_name(og->ledger, e[k].host);
+                                if (group_find_host(ng, host))
+                                        (void) ledger_restore(ng->ledger, host, &e[k].addr, e[k].expiry, e[k].last_seen);
+                        }
+                }
+                for (size_t k = 0; k < ng->n_hosts; k++) {
+                        struct host *nh = &ng->hosts[k], *oh = group_find_host(og, nh->name);
+                        if (!oh || oh->in_flight)
+                                continue; /* in-flight answers are dropped with the old resolver */
+                        nh->failures = oh->failures;
+                        nh->last_success = oh->last_success;
+                        nh->last_failure = oh->last_failure;
+                        nh->failing_since = oh->failing_since;
+                        memcpy(nh->last_error, oh->last_error, sizeof(nh->last_error));
+                        nh->next_refresh = oh->next_refresh;
+                }
+        }
+}
+
+static int manager_reload(struct manager *m) {
+        _cleanup_config_ struct config *c = NULL;
+        struct group_state *groups = NULL, *old_groups;
+        struct resolver *resolver = NULL;
+        size_t n_groups = 0, n_old;
+        usec_t now;
+        int r;
+
+        (void) sd_notifyf(false, "RELOADING=1\nMONOTONIC_USEC=%llu", (unsigned long long) now_usec(CLOCK_MONOTONIC));
+
+        r = config_load(m->config_path, &c);
+        if (r >= 0)
+                r = config_check_runnable(c);
+        if (r >= 0 && (c->table_family != m->config->table_family || !streq(c->table, m->config->table) ||
+                       !streq_ptr(c->chain, m->config->chain))) {
+                log_error("%s: table= or chain= changed; restart allowlistd to move its objects.", m->config_path);
+                r = -EINVAL;
+        }
+        if (r >= 0)
+                r = groups_new(m, c, &groups, &n_groups);
+        /* A new resolver for the new servers: the old one's in-flight queries are dropped and
+         * asked again below, so nothing is waited for. */
+        if (r >= 0)
+                r = resolver_new(m->event, c->dns_servers, &resolver);
+        if (r < 0) {
+                groups_free(groups, n_groups);
+                log_event(LOG_ERR, MESSAGE_RELOAD_REJECTED, NULL, NULL, NULL,
+                          "Rejected the new configuration in %s (%s); still running on the previous one, unchanged.",
+                          m->config_path, strerror(-r));
+                (void) sd_notify(false, "READY=1");
+                return r;
+        }
+
+        groups_carry_over(m->groups, m->n_groups, groups, n_groups);
+        resolver_free(m->resolver);
+        m->resolver = resolver;
+        old_groups = m->groups;
+        n_old = m->n_groups;
+        m->groups = groups;
+        m->n_groups = n_groups;
+        groups_free(old_groups, n_old);
+        config_free(m->config);
+        m->config = TAKE_PTR(c);
+
+        /* Hosts with a schedule keep it; new ones (and those whose answer was dropped) ask now. */
+        now = boottime_now(m);
+        for (size_t i = 0; i < m->n_groups; i++)
+                for (size_t j = 0; j < m->groups[i].n_hosts; j++) {
+                        struct host *h = &m->groups[i].hosts[j];
+                        host_schedule(h, h->next_refresh > 0 ? MAX(h->next_refresh, now) : now);
+                }
+        m->state_dirty = true;
+        manager_arm_expire(m);
+        manager_schedule_apply(m);
+
+        log_event(LOG_INFO, MESSAGE_CONFIG_RELOADED, NULL, NULL, NULL,
+                  "Reloaded %s: %zu groups.", m->config_path, m->n_groups);
+        (void) sd_notify(false, "READY=1");
+        return 0;
+}
+
+/* ---- signals and main loop ---- */
+
+static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        (void) manager_reload(userdata);
+        return 0;
+}
+
+static int on_sigterm(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        struct manager *m = userdata;
+
+        (void) sd_notify(false, "STOPPING=1");
+        return sd_event_exit(m->event, 0);
+}
+
+static int manager_new(const char *config_path, enum manager_mode mode, struct manager **ret) {
+        _cleanup_(manager_freep) struct manager *m = NULL;
+        int r;
+
+        m = calloc(1, sizeof(*m));
+        if (!m)
+                return log_oom();
+        m->mode = mode;
+        m->config_path = strdup(config_path);
+        if (!m->config_path)
+                return log_oom();
+
+        r = config_load(config_path, &m->config);
+        if (r < 0)
+                return r;
+        r = config_check_runnable(m->config);
+        if (r < 0)
+                return r;
+
+        r = sd_event_new(&m->event);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create event loop: %m");
+
+        r = groups_new(m, m->config, &m->groups, &m->n_groups);
+        if (r < 0)
+                return log_oom();
+
+        r = resolver_new(m->event, m->config->dns_servers, &m->resolver);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the DNS resolver (dns_servers=%s): %m",
+                                       m->config->dns_servers ?: "from /etc/resolv.conf");
+
+        if (mode != MANAGER_DRY_RUN) {
+                r = nft_open(&m->nft);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to open the nftables netlink socket%s: %m",
+                                               r == -EPERM || r == -EACCES ? " (needs CAP_NET_ADMIN)" : "");
+        }
+
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
+static int manager_setup_daemon(struct manager *m) {
+        sigset_t mask;
+        int r;
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return log_error_errno(errno, "Failed to block signals: %m");
+
+        if ((r = sd_event_add_signal(m->event, NULL, SIGTERM, on_sigterm, m)) < 0 ||
+            (r = sd_event_add_signal(m->event, NULL, SIGINT, on_sigterm, m)) < 0 ||
+            (r = sd_event_add_signal(m->event, NULL, SIGHUP, on_sighup, m)) < 0)
+                return log_error_errno(r, "Failed to install signal handlers: %m");
+
+        r = sd_event_add_time(m->event, &m->apply_timer, CLOCK_MONOTONIC, 0, 0, on_apply_timer, m);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(m->apply_timer, SD_EVENT_OFF);
+        if (r >= 0)
+                r = sd_event_add_time(m->event, &m->expire_timer, CLOCK_BOOTTIME, 0, 0, on_expire_timer, m);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(m->expire_timer, SD_EVENT_OFF);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create timers: %m");
+
+        /* Pings WATCHDOG=1 from the loop itself when WATCHDOG_USEC is set. */
+        r = sd_event_set_watchdog(m->event, true);
+        if (r < 0)
+                return log_error_errno(r, "Failed to enable the watchdog: %m");
+
+        r = nft_monitor_start(m->nft, m->event, on_foreign_change, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch nftables events: %m");
+        return 0;
+}
+
+/* Resolves every host once on a private loop (for --once and --dry-run). */
+static void manager_run_round(struct manager *m) {
+        manager_query_all(m);
+        while (m->round_left > 0 && resolver_pending(m->resolver) > 0)
+                if (sd_event_run(m->event, UINT64_MAX) < 0)
+                        break;
+}
+
+int manager_run(const char *config_path, enum manager_mode mode) {
+        _cleanup_(manager_freep) struct manager *m = NULL;
+        int r;
+
+        r = manager_new(config_path, mode, &m);
+        if (r < 0)
+                return 1;
+
+        if (mode != MANAGER_DRY_RUN)
+                manager_restore_state(m);
+
+        if (mode != MANAGER_DAEMON) {
+                manager_run_round(m);
+                m->force_apply = true;
+                r = manager_apply(m);
+                if (r < 0)
+                        return 1;
+                manager_save_state(m);
+                return m->any_failed ? 2 : 0;
+        }
+
+        r = manager_setup_daemon(m);
+        if (r < 0)
+                return 1;
+
+        /* The restored allow-list goes in before any DNS query: the sets exist and hold what is
+         * still valid even if DNS never answers. */
+        m->force_apply = true;
+        r = manager_apply(m);
+        if (r < 0)
+                return 1;
+        manager_arm_expire(m);
+
+        manager_query_all(m);
+        if (m->round_left == 0) { /* no hosts at all: static addresses only */
+                manager_save_state(m);
+                manager_maybe_ready(m);
+        }
+        manager_update_status(m);
+
+        r = sd_event_loop(m->event);
+        if (r < 0)
+                log_error_errno(r, "Event loop failed: %m");
+
+        manager_save_state(m);
+        if (m->config->on_exit == ON_EXIT_REMOVE) {
+                _cleanup_(desired_done) struct desired d = { 0 };
+                struct nft_error err = { 0 };
+
+                if (manager_desired(m, &d) >= 0) {
+                        int k = nft_remove(m->nft, &d.ruleset, &err);
+                        if (k < 0)
+                                manager_log_nft_error(k, &err, "remove the allow-list on exit");
+                }
+        }
+        return r < 0 ? 1 : 0;
+}
+
+int manager_status(const char *config_path, bool json) {
+        _cleanup_config_ struct config *c = NULL;
+        _cleanup_(state_freep) struct state *s = NULL;
+        const char *path;
+        int r;
+
+        /* Without a readable configuration the state file is still worth showing. */
+        if (config_load(config_path, &c) < 0)
+                log_warning("Showing the state file without the configuration.");
+        path = c ? c->state_file : DEFAULT_STATE_FILE;
+
+        r = state_load(path, &s);
+        if (r == -ENOENT) {
+                log_error("No state file at %s: allowlistd has not run yet with this configuration.", path);
+                return 1;
+        }
+        if (r < 0) {
+                log_error_errno(r, "Failed to read state file %s: %m", path);
+                return 1;
+        }
+        if (json)
+                state_print_json(s, c, now_usec(CLOCK_REALTIME), stdout);
+        else
+                state_print_table(s, c, now_usec(CLOCK_REALTIME), stdout);
+        return 0;
+}

@@ -13,3 +13,7 @@ enum manager_mode {
 /* Runs allowlistd with the configuration at config_path. Returns the process exit code:
  * 0 success, 1 error, 2 (--once) applied but some names failed. */
 int manager_run(const char *config_path, enum manager_mode mode);
+
+/* --status: prints the state file named by the configuration (as a table, or JSON). Returns the
+ * process exit code. */
+int manager_status(const char *config_path, bool json);
