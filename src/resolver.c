@@ -148,7 +148,9 @@ static int ares_status_to_errno(int status, const char **ret_text) {
                 *ret_text = "REFUSED";
                 return -EACCES;
         case ARES_ECONNREFUSED:
-                *ret_text = "connection refused";
+                /* c-ares 1.18 moves on to the next server on a SERVFAIL or REFUSED answer, and
+                 * when none is left reports ECONNREFUSED, as for an ICMP port unreachable. */
+                *ret_text = "SERVFAIL/REFUSED/connection refused";
                 return -ECONNREFUSED;
         case ARES_EBADRESP:
         case ARES_EFORMERR:
@@ -229,7 +231,7 @@ REENABLE_WARNINGS
 static void resolver_schedule_delivery(struct resolver *r) {
         int k = sd_event_source_set_enabled(r->defer, SD_EVENT_ONESHOT);
         if (k < 0)
-                log_error_errno(k, "Failed to enable DNS result delivery: %s", strerror(-k));
+                log_error_errno(k, "Failed to enable DNS result delivery: %m");
 }
 
 /* c-ares callback: records the outcome only. The caller's callback runs later from on_deliver(),
@@ -294,7 +296,7 @@ static void resolver_arm_timer(struct resolver *r) {
                 k = sd_event_source_set_enabled(r->timer, SD_EVENT_ONESHOT);
 finish:
         if (k < 0)
-                log_error_errno(k, "Failed to arm the DNS timeout timer: %s", strerror(-k));
+                log_error_errno(k, "Failed to arm the DNS timeout timer: %m");
 }
 
 /* Runs after every step that may have changed c-ares' state. */
@@ -368,7 +370,7 @@ static void on_sock_state(void *data, ares_socket_t fd, int readable, int writab
 finish:
         /* Nothing to hand back to c-ares: its timeout will fail the queries on this socket. */
         if (k < 0)
-                log_error_errno(k, "Failed to watch DNS socket %i: %s", fd, strerror(-k));
+                log_error_errno(k, "Failed to watch DNS socket %i: %m", fd);
 }
 
 static void job_report(struct resolver_job *j) {
