@@ -62,7 +62,7 @@ struct resolver_job {
         struct ip_addr *addrs;
         size_t n_addrs, allocated_addrs;
         usec_t min_ttl;
-        char error_text[64];
+        char error_text[128];
 };
 
 struct resolver_job_list {
@@ -378,7 +378,7 @@ static void job_report(struct resolver_job *j) {
                 .min_ttl = j->min_ttl,
         };
         char host[HOST_NAME_MAX_LEN + 1];
-        bool any_nxdomain = false;
+        bool any_nxdomain = false, all_alike;
         unsigned n_failed = 0;
         size_t n = 0;
 
@@ -404,7 +404,9 @@ static void job_report(struct resolver_job *j) {
                 }
                 n_failed++;
         }
-        if (n_failed > 0 && !(n_failed == j->n_lookups && j->lookups[0].status == j->lookups[n_failed - 1].status)) {
+        all_alike = n_failed == j->n_lookups &&
+                    (j->n_lookups == 1 || j->lookups[0].status == j->lookups[1].status);
+        if (n_failed > 0 && !all_alike) {
                 size_t used = 0;
                 for (unsigned i = 0; i < j->n_lookups; i++) {
                         const struct resolver_lookup *l = &j->lookups[i];
