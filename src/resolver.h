@@ -37,7 +37,8 @@ static inline void resolver_freep(struct resolver **r) { resolver_free(*r); }
 
 /* Starts resolving host (a name without trailing dot) for families (enum family_mask); cb is
  * called exactly once, later, from the event loop, unless resolver_free() comes first (then
- * never). Queries beyond the in-flight bound wait in a queue. Returns 0 or -ENOMEM. */
+ * never). Queries beyond the in-flight bound wait in a queue. Returns 0, -EINVAL (empty host,
+ * longer than 253, trailing dot, families not within FAMILY_BOTH) or -ENOMEM. */
 int resolver_query(struct resolver *r, const char *host, unsigned families, resolver_cb cb, void *userdata);
 
 /* Number of queries started and not yet reported. */

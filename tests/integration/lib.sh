@@ -1,0 +1,232 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# shellcheck shell=bash
+#
+# Sourced by every integration test (bash). Gives each test:
+#
+#   require_root_netns "$@"   first thing in the test: exit 77 (skipped) without root, unshare
+#                             or nf_tables; else re-runs the script once in new network and
+#                             mount namespaces (unshare -n -m) with lo up, and sets up TEST_DIR.
+#   TEST_DIR                  a private temp dir, removed on exit.
+#   at_exit COMMAND...        runs COMMAND on exit (last registered first).
+#   fail MESSAGE              prints "FAIL: MESSAGE" and exits 1.
+#   skip MESSAGE              prints "SKIP: MESSAGE" and exits 77.
+#   assert_eq EXPECTED ACTUAL WHAT
+#   assert_match REGEX ACTUAL WHAT
+#   wait_until SECONDS COMMAND...   polls COMMAND every 50 ms; returns 1 on timeout.
+#   use_resolv_conf TEXT      bind-mounts a file with TEXT over /etc/resolv.conf (private
+#                             mount namespace: the host's file is untouched).
+#
+#   dnsmasq on 127.0.0.1:53, serving the zone file DNS_ZONE (hosts-file format, "ADDR NAME"):
+#   dns_start                 starts it (in the foreground, as a background job of the test)
+#                             and waits until it has read the zone; names under DNS_DOMAIN
+#                             ("test") that are not in the zone get NXDOMAIN, names elsewhere
+#                             REFUSED (there is no upstream server).
+#   dns_set NAME [ADDR...]    replaces NAME's addresses in the zone (none: removes NAME).
+#   dns_write_zone            replaces the whole zone with stdin.
+#   dns_reload                SIGHUP: dnsmasq re-reads the zone; waits until it has.
+#   dns_cname ALIAS TARGET [TTL]   adds a CNAME. dnsmasq only takes --cname on its command
+#                             line, so if it is running this RESTARTS it (port 53 is briefly
+#                             closed). Call it before dns_start where you can.
+#   dns_stop                  stops it (SIGTERM) and waits for it to exit.
+#   dns_query_count NAME      how many queries for NAME dnsmasq has logged.
+#
+#   Settings, to change before dns_start: DNS_TTL (TTL of the zone's A/AAAA records, 300),
+#   DNS_LOG_QUERIES (1: log every query to DNS_LOG), DNS_EXTRA_ARGS (array, more dnsmasq options).
+#   DNS_SERVERS is the c-ares CSV for it ("127.0.0.1:53"); DNS_LOG its log file.
+#
+# Everything stays in the test's own network namespace: the only DNS server is on its loopback.
+
+set -euo pipefail
+
+fail() {
+        echo "FAIL: $*" >&2
+        exit 1
+}
+
+skip() {
+        echo "SKIP: $*" >&2
+        exit 77
+}
+
+assert_eq() {
+        local expected="$1" actual="$2" what="$3"
+        if [[ "$expected" != "$actual" ]]; then
+                printf 'FAIL: %s\n--- expected\n%s\n--- actual\n%s\n---\n' "$what" "$expected" "$actual" >&2
+                exit 1
+        fi
+        echo "ok: $what"
+}
+
+assert_match() {
+        local regex="$1" actual="$2" what="$3"
+        if ! [[ "$actual" =~ $regex ]]; then
+                printf 'FAIL: %s\n--- expected to match\n%s\n--- actual\n%s\n---\n' "$what" "$regex" "$actual" >&2
+                exit 1
+        fi
+        echo "ok: $what"
+}
+
+wait_until() {
+        local timeout="$1"; shift
+        local deadline=$(( $(date +%s%N) + timeout * 1000000000 ))
+        until "$@"; do
+                if (( $(date +%s%N) >= deadline )); then
+                        echo "wait_until: gave up after ${timeout}s: $*" >&2
+                        return 1
+                fi
+                sleep 0.05
+        done
+}
+
+_AT_EXIT=()
+at_exit() {
+        _AT_EXIT+=("$*")
+}
+
+_run_at_exit() {
+        local rc=$? i
+        set +e
+        for (( i = ${#_AT_EXIT[@]} - 1; i >= 0; i-- )); do
+                eval "${_AT_EXIT[i]}"
+        done
+        if [[ -n "${TEST_DIR:-}" && -d "$TEST_DIR" ]]; then
+                # On failure, show what dnsmasq saw: it is usually the quickest explanation.
+                if (( rc != 0 && rc != 77 )) && [[ -s "$TEST_DIR/dnsmasq.log" ]]; then
+                        echo "--- last lines of dnsmasq.log" >&2
+                        tail -n 30 "$TEST_DIR/dnsmasq.log" >&2
+                fi
+                rm -rf "$TEST_DIR"
+        fi
+        exit "$rc"
+}
+
+require_root_netns() {
+        if [[ -z "${ALLOWLISTD_TEST_IN_NETNS:-}" ]]; then
+                [[ "$(id -u)" == 0 ]] || skip "needs root"
+                command -v unshare >/dev/null || skip "needs unshare"
+                command -v ip >/dev/null || skip "needs ip (iproute2)"
+                command -v nft >/dev/null || skip "needs nft"
+                unshare -n -m true 2>/dev/null || skip "cannot create namespaces (unshare -n -m)"
+                export ALLOWLISTD_TEST_IN_NETNS=1
+                # A private mount namespace too, so use_resolv_conf can bind-mount without
+                # touching the host (unshare makes mounts private by default).
+                exec unshare -n -m -- bash "$0" "$@"
+        fi
+        ip link set lo up
+        # nf_tables in this fresh namespace: an empty ruleset lists fine when the kernel has it.
+        nft list ruleset >/dev/null 2>&1 || skip "no nf_tables in the kernel"
+
+        TEST_DIR="$(mktemp -d "${TMPDIR:-/tmp}/allowlistd-test.XXXXXXXX")"
+        trap _run_at_exit EXIT
+        trap 'exit 130' INT TERM
+        DNS_ZONE="$TEST_DIR/zone.hosts"
+        DNS_LOG="$TEST_DIR/dnsmasq.log"
+        : >"$DNS_ZONE"
+}
+
+use_resolv_conf() {
+        printf '%s\n' "$1" >"$TEST_DIR/resolv.conf"
+        mount --bind "$TEST_DIR/resolv.conf" /etc/resolv.conf || fail "cannot bind-mount over /etc/resolv.conf"
+}
+
+# --- dnsmasq --------------------------------------------------------------------------------
+
+DNS_ADDRESS=127.0.0.1
+DNS_PORT=53
+DNS_SERVERS="$DNS_ADDRESS:$DNS_PORT"
+DNS_DOMAIN=test
+DNS_TTL=300
+DNS_LOG_QUERIES=1
+DNS_EXTRA_ARGS=()
+DNS_PID=
+_DNS_CNAMES=()
+
+_dns_zone_reads() {
+        # dnsmasq logs "read FILE - N names" (or "... N addresses") each time it loads the zone.
+        local n
+        n="$(grep -c -F "read $DNS_ZONE " "$DNS_LOG" 2>/dev/null)" || true
+        echo "${n:-0}"
+}
+
+_dns_listening() {
+        [[ -n "$(ss -Hlun "sport = :$DNS_PORT")" ]]
+}
+
+dns_start() {
+        local args=(
+                --keep-in-foreground
+                --user=root --group=root       # TEST_DIR is 0700: stay root to re-read the zone
+                --no-resolv --no-hosts --no-poll
+                --bind-interfaces --listen-address="$DNS_ADDRESS" --port="$DNS_PORT"
+                --addn-hosts="$DNS_ZONE"
+                --local="/$DNS_DOMAIN/"        # authoritative-like: unknown names get NXDOMAIN
+                --local-ttl="$DNS_TTL"
+                --pid-file="$TEST_DIR/dnsmasq.pid"
+                --log-facility="$DNS_LOG"
+        )
+        local c
+        [[ "$DNS_LOG_QUERIES" == 1 ]] && args+=(--log-queries=extra)
+        for c in "${_DNS_CNAMES[@]}"; do
+                args+=(--cname="$c")
+        done
+        [[ -z "$DNS_PID" ]] || fail "dns_start: dnsmasq already running"
+        local reads_before
+        reads_before="$(_dns_zone_reads)"
+        /usr/sbin/dnsmasq "${args[@]}" "${DNS_EXTRA_ARGS[@]}" 2>>"$TEST_DIR/dnsmasq.stderr" &
+        DNS_PID=$!
+        at_exit dns_stop
+        wait_until 10 _dns_listening || fail "dnsmasq did not start: $(cat "$TEST_DIR/dnsmasq.stderr")"
+        wait_until 10 _dns_zone_loaded_since "$reads_before" || fail "dnsmasq did not read $DNS_ZONE"
+}
+
+_dns_zone_loaded_since() {
+        (( $(_dns_zone_reads) > $1 ))
+}
+
+dns_stop() {
+        [[ -n "$DNS_PID" ]] || return 0
+        kill -TERM "$DNS_PID" 2>/dev/null || true
+        wait "$DNS_PID" 2>/dev/null || true
+        DNS_PID=
+}
+
+dns_reload() {
+        [[ -n "$DNS_PID" ]] || fail "dns_reload: dnsmasq is not running"
+        local reads_before
+        reads_before="$(_dns_zone_reads)"
+        kill -HUP "$DNS_PID"
+        wait_until 10 _dns_zone_loaded_since "$reads_before" || fail "dnsmasq did not re-read $DNS_ZONE"
+}
+
+dns_write_zone() {
+        cat >"$DNS_ZONE.new"
+        mv "$DNS_ZONE.new" "$DNS_ZONE"
+}
+
+dns_set() {
+        local name="$1"; shift
+        local addr
+        {
+                awk -v n="$name" '{ keep = 1; for (i = 2; i <= NF; i++) if ($i == n) keep = 0 } keep' "$DNS_ZONE"
+                for addr in "$@"; do
+                        printf '%s %s\n' "$addr" "$name"
+                done
+        } >"$DNS_ZONE.new"
+        mv "$DNS_ZONE.new" "$DNS_ZONE"
+}
+
+dns_cname() {
+        local alias="$1" target="$2" ttl="${3:-}"
+        _DNS_CNAMES+=("$alias,$target${ttl:+,$ttl}")
+        if [[ -n "$DNS_PID" ]]; then
+                dns_stop
+                dns_start
+        fi
+}
+
+dns_query_count() {
+        # --log-queries=extra lines look like "... query[A] NAME from 127.0.0.1".
+        local n
+        n="$(grep -c -F "] $1 from " "$DNS_LOG" 2>/dev/null)" || true
+        echo "${n:-0}"
+}
