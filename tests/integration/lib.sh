@@ -34,6 +34,15 @@
 #   DNS_LOG_QUERIES (1: log every query to DNS_LOG), DNS_EXTRA_ARGS (array, more dnsmasq options).
 #   DNS_SERVERS is the c-ares CSV for it ("127.0.0.1:53"); DNS_LOG its log file.
 #
+#   The daemon (the real allowlistd, $ALLOWLISTD):
+#   daemon_config TEXT        writes TEXT to DAEMON_CONF ($TEST_DIR/allowlistd.conf).
+#   daemon_start [ARGS...]    starts it in the background with a NOTIFY_SOCKET the test owns
+#                             (messages in NOTIFY_LOG), stderr in DAEMON_LOG; waits for READY=1.
+#   daemon_stop [SIGNAL]      signals it (TERM) and waits; its exit code is in DAEMON_RC.
+#   set_elements FAMILY TABLE SET   the set's elements as nft -j shows them, sorted, one a line
+#                             (addresses, PREFIX/LEN for prefixes); nothing when it is empty.
+#   set_timeouts FAMILY TABLE SET   "ELEMENT TIMEOUT EXPIRES" lines ("-" where there is none).
+#
 # Everything stays in the test's own network namespace: the only DNS server is on its loopback.
 
 set -euo pipefail
@@ -229,4 +238,70 @@ dns_query_count() {
         local n
         n="$(grep -c -F "] $1 from " "$DNS_LOG" 2>/dev/null)" || true
         echo "${n:-0}"
+}
+
+DAEMON_PID=
+DAEMON_RC=
+NOTIFY_PID=
+
+daemon_config() {
+        DAEMON_CONF="$TEST_DIR/allowlistd.conf"
+        printf '%s\n' "$1" >"$DAEMON_CONF"
+}
+
+_daemon_show_log() {
+        # rc is _run_at_exit's: show what the daemon said when the test failed.
+        if (( ${rc:-0} != 0 && ${rc:-0} != 77 )) && [[ -s "$TEST_DIR/daemon.log" ]]; then
+                echo "--- last lines of daemon.log" >&2
+                tail -n 40 "$TEST_DIR/daemon.log" >&2
+        fi
+}
+
+_daemon_ready() {
+        grep -qx 'READY=1' "$NOTIFY_LOG" 2>/dev/null && return 0
+        kill -0 "$DAEMON_PID" 2>/dev/null || fail "allowlistd exited before READY=1: $(tail -n 20 "$DAEMON_LOG")"
+        return 1
+}
+
+daemon_start() {
+        [[ -z "$DAEMON_PID" ]] || fail "daemon_start: allowlistd already running"
+        DAEMON_LOG="$TEST_DIR/daemon.log"
+        NOTIFY_LOG="$TEST_DIR/notify.log"
+        if [[ -z "$NOTIFY_PID" ]]; then
+                : >"$NOTIFY_LOG"
+                "$NOTIFY_LISTEN" "$TEST_DIR/notify.sock" "$NOTIFY_LOG" &
+                NOTIFY_PID=$!
+                at_exit 'kill $NOTIFY_PID 2>/dev/null; wait $NOTIFY_PID 2>/dev/null'
+                at_exit _daemon_show_log
+                wait_until 5 test -S "$TEST_DIR/notify.sock" || fail "notify-listen did not start"
+        fi
+        # Only this run's messages count for READY=1.
+        : >"$NOTIFY_LOG"
+        NOTIFY_SOCKET="$TEST_DIR/notify.sock" "$ALLOWLISTD" -c "$DAEMON_CONF" "$@" 2>>"$DAEMON_LOG" &
+        DAEMON_PID=$!
+        at_exit 'daemon_stop KILL'
+        wait_until 30 _daemon_ready || fail "allowlistd did not send READY=1"
+}
+
+daemon_stop() {
+        [[ -n "$DAEMON_PID" ]] || return 0
+        kill -"${1:-TERM}" "$DAEMON_PID" 2>/dev/null || true
+        DAEMON_RC=0
+        wait "$DAEMON_PID" 2>/dev/null || DAEMON_RC=$?
+        DAEMON_PID=
+}
+
+_SET_JQ='.nftables[] | select(.set) | .set.elem // [] | .[]
+        | (if type == "object" and has("elem") then .elem else {val: .} end) as $e
+        | ($e.val | if type == "object" and has("prefix") then "\(.prefix.addr)/\(.prefix.len)"
+                    elif type == "object" and has("range") then "\(.range[0])-\(.range[1])"
+                    else tostring end) as $v'
+
+set_elements() {
+        nft -j list set "$1" "$2" "$3" | jq -r "$_SET_JQ | \$v" | sort -V
+}
+
+set_timeouts() {
+        nft -j list set "$1" "$2" "$3" |
+                jq -r "$_SET_JQ | \"\(\$v) \(\$e.timeout // \"-\") \(\$e.expires // \"-\")\"" | sort -V
 }
