@@ -68,6 +68,7 @@ struct group_extra {
         unsigned *host_lines;
         unsigned *address_lines;
         size_t hosts_allocated, addresses_allocated, allow_allocated, domains_allocated;
+        bool hosts_empty;       /* an explicit "hosts =" with nothing after it */
 };
 
 struct parser {
@@ -587,6 +588,8 @@ static void add_host(struct file_ctx *fc, const struct key *k, const char *word)
 }
 
 static int parse_hosts(struct file_ctx *fc, const struct key *k, const char *value, void *field) {
+        if (isempty(value) && fc->line_kind == LINE_KEY)
+                current_extra(fc)->hosts_empty = true;
         for_each_word(fc, k, value, false, add_host);
         return 0;
 }
@@ -955,6 +958,10 @@ static void classify_line(struct file_ctx *fc, const char *line) {
                 fc->line_kind = LINE_BAD;
                 if (*p != ']') {
                         file_error(fc, "section header without closing ']'; write [NAME]");
+                        /* Its keys would only repeat the error, as keys of no section. */
+                        fc->section = SECTION_BAD;
+                        fc->have_prev_key = false;
+                        fc->last_key = NULL;
                         return;
                 }
                 fc->have_prev_key = false;
@@ -1269,7 +1276,7 @@ static void check_group(struct parser *p, struct group *g, const struct group_ex
         unsigned table_families = c->table_family == NFPROTO_IPV4 ? FAMILY_IPV4 :
                                   c->table_family == NFPROTO_IPV6 ? FAMILY_IPV6 : FAMILY_BOTH;
         size_t ifamily = key_index("family"), ivalidity = key_index("validity"),
-               irefresh = key_index("refresh"), ihosts = key_index("hosts");
+               irefresh = key_index("refresh");
         char buf[ADDR_STRLEN], d1[DURATION_MAX], d2[DURATION_MAX];
 
         /* An ip or ip6 table holds rules for one family only: that is the default there. */
@@ -1292,12 +1299,12 @@ static void check_group(struct parser *p, struct group *g, const struct group_ex
         }
 
         if (g->n_hosts == 0 && g->n_addresses == 0) {
-                if (x->key_line[ihosts] > 0)
+                if (x->hosts_empty)
                         /* An explicit "hosts =": a profile the operator has to complete. */
                         g->needs_hosts = true;
                 else
                         parser_error(p, g->file, g->line,
-                                     "group '%s' has no hosts= and no addresses=; give it at least one destination",
+                                     "group '%s' has no hosts and no addresses; give it at least one destination in hosts= or addresses=",
                                      g->name);
         }
 
