@@ -978,14 +978,18 @@ static void classify_line(struct file_ctx *fc, const char *line) {
         }
         p = find_chars_or_comment(start, "=:");
         if (*p == ':') {
-                /* inih takes "key: value" too; one grammar is easier to read and document. */
+                /* inih takes "key: value" too; one grammar is easier to read and document.
+                 * inih still makes it the key that indented lines continue: drop those. */
                 fc->line_kind = LINE_BAD;
-                fc->have_prev_key = false;
+                fc->have_prev_key = p > start;
+                fc->last_key = NULL;
                 file_error(fc, "':' is not a separator here; write KEY = VALUE");
                 return;
         }
         if (*p != '=') {
+                /* inih keeps the previous key for indented lines after this one: drop those. */
                 fc->line_kind = LINE_BAD;
+                fc->last_key = NULL;
                 file_error(fc, "'%.*s' is not KEY = VALUE, [SECTION] or a comment; '#' and ';' start a comment only at the beginning of a line",
                            (int) MIN((size_t) (end - start), (size_t) 64), start);
                 return;

@@ -379,6 +379,10 @@ static void test_group_errors(void) {
         EXPECT_ERRORS("[g]\nhosts: a.example\n",
                       "error: test.conf:2: ':' is not a separator here; write KEY = VALUE\n"
                       "error: test.conf:1: group 'g' has no hosts and no addresses; give it at least one destination in hosts= or addresses=\n");
+        /* Indented lines after a refused line are not taken as more values of an earlier key. */
+        EXPECT_ERRORS("[g]\nhosts = a.example\nallow: tcp/22\n  tcp/23\njust words\n  b.example\n",
+                      "error: test.conf:3: ':' is not a separator here; write KEY = VALUE\n"
+                      "error: test.conf:5: 'just words' is not KEY = VALUE, [SECTION] or a comment; '#' and ';' start a comment only at the beginning of a line\n");
         EXPECT_ERRORS("[g]\nhosts = a.example\njust words\n",
                       "error: test.conf:3: 'just words' is not KEY = VALUE, [SECTION] or a comment; '#' and ';' start a comment only at the beginning of a line\n");
         /* Empty group: no hosts, no addresses, no explicit "hosts =". */
@@ -787,6 +791,66 @@ static void test_mutations(void) {
         ASSERT_TRUE(ok > 0 && bad > 0);
 }
 
+/* The shipped file loads as it is, and each "#key = value" it documents first for a [daemon]
+ * key, uncommented, gives exactly the built-in default. */
+static void test_shipped_config(void) {
+        static const char *const daemon_keys[] = {
+                "table", "chain", "dns_servers", "state_file", "products", "product_dir", "refresh_min",
+                "retry_min", "retry_max", "max_addresses", "allow_private", "on_exit",
+        };
+        _cleanup_config_ struct config *shipped = NULL, *uncommented = NULL, *defaults = NULL;
+        bool seen[ELEMENTSOF(daemon_keys)] = { false };
+        size_t size = 0, used = 0, n = 0;
+        char *text = NULL, *line = NULL;
+        FILE *f;
+
+        ASSERT_EQ(0, config_load(SRCDIR "/conf/allowlistd.conf", &shipped));
+        ASSERT_UEQ(0, shipped->n_groups);
+        ASSERT_UEQ(0, shipped->n_products);
+        defaults = EXPECT_OK("");
+
+        f = fopen(SRCDIR "/conf/allowlistd.conf", "re");
+        ASSERT_TRUE(f);
+        text = calloc(1, 65536);
+        ASSERT_TRUE(text);
+        while (getline(&line, &size, f) > 0) {
+                const char *out = line;
+
+                if (line[0] == '#')
+                        for (size_t i = 0; i < ELEMENTSOF(daemon_keys); i++) {
+                                size_t k = strlen(daemon_keys[i]);
+                                if (!seen[i] && strncmp(line + 1, daemon_keys[i], k) == 0 &&
+                                    strncmp(line + 1 + k, " =", 2) == 0) {
+                                        seen[i] = true;
+                                        out = line + 1;
+                                        n++;
+                                }
+                        }
+                ASSERT_TRUE(used + strlen(out) < 65536);
+                memcpy(text + used, out, strlen(out));
+                used += strlen(out);
+        }
+        free(line);
+        fclose(f);
+        ASSERT_UEQ(ELEMENTSOF(daemon_keys), n);
+        uncommented = EXPECT_OK(text);
+        free(text);
+        ASSERT_EQ(defaults->table_family, uncommented->table_family);
+        ASSERT_STREQ(defaults->table, uncommented->table);
+        ASSERT_STREQ(defaults->chain, uncommented->chain);
+        ASSERT_TRUE(uncommented->dns_servers == NULL);
+        ASSERT_STREQ("/var/lib/allowlistd/state", uncommented->state_file);
+        ASSERT_STREQ(defaults->product_dir, uncommented->product_dir);
+        ASSERT_UEQ(0, uncommented->n_products);
+        ASSERT_UEQ(defaults->refresh_min, uncommented->refresh_min);
+        ASSERT_UEQ(defaults->retry_min, uncommented->retry_min);
+        ASSERT_UEQ(defaults->retry_max, uncommented->retry_max);
+        ASSERT_UEQ(defaults->max_addresses, uncommented->max_addresses);
+        ASSERT_EQ(defaults->allow_private, uncommented->allow_private);
+        ASSERT_EQ(defaults->on_exit, uncommented->on_exit);
+        ASSERT_UEQ(0, uncommented->n_groups);
+}
+
 int main(void) {
         test_defaults();
         test_happy_path();
@@ -801,6 +865,7 @@ int main(void) {
         test_continuation_2000();
         test_error_cap();
         test_group_equal();
+        test_shipped_config();
         test_mutations();
         return 0;
 }
