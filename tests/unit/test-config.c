@@ -259,6 +259,25 @@ static void test_happy_path(void) {
         free(s);
 }
 
+/* What allowlistd.conf(5) says about continuation lines and its EXAMPLE (without the profile). */
+static void test_man_page_claims(void) {
+        _cleanup_config_ struct config *c = EXPECT_OK("[g]\nhosts = a.example\n\n  # indented comment\n\tb.example\n");
+        _cleanup_config_ struct config *e = EXPECT_OK(
+                "[daemon]\ntable = inet filter\nchain = allowlistd\n\n"
+                "# WiseMo Hosts in the branch office, reached over a site-to-site link\n"
+                "[branch-hosts]\nproduct = WiseMo myCloud\ndescription = Branch office Hosts\n"
+                "addresses = 198.51.100.0/28\n  2001:db8:10::/64\nallow = tcp/80 udp/80 tcp/1970 udp/1970\n");
+        char *s;
+
+        ASSERT_UEQ(2, c->groups[0].n_hosts);
+        ASSERT_STREQ("b.example", c->groups[0].hosts[1]);
+        s = summary(e);
+        ASSERT_STREQ("branch-hosts: WiseMo myCloud / Branch office Hosts: 0 hosts, 2 static, allow tcp/80 udp/80 tcp/1970 udp/1970, validity 1h, refresh auto\n"
+                     "1 group, 0 hosts, 2 static entries, 4 allow rules, 0 domains not enforced; table inet filter, chain allowlistd\n",
+                     s);
+        free(s);
+}
+
 static void test_table_family(void) {
         _cleanup_config_ struct config *c = EXPECT_OK(
                 "[daemon]\ntable = ip6 fw\nchain =\ndns_servers =\n[g]\naddresses = 2001:db8::1\n");
@@ -854,6 +873,7 @@ static void test_shipped_config(void) {
 int main(void) {
         test_defaults();
         test_happy_path();
+        test_man_page_claims();
         test_table_family();
         test_products();
         test_group_errors();
