@@ -675,6 +675,53 @@ static void test_continuation_2000(void) {
         free(text);
 }
 
+/* Appends to a growing text; aborts on allocation failure. */
+static void append(char **text, size_t *used, size_t *size, const char *s) {
+        size_t n = strlen(s);
+
+        if (*used + n + 1 > *size) {
+                *size = (*used + n + 1) * 2;
+                *text = realloc(*text, *size);
+                ASSERT_TRUE(*text);
+        }
+        memcpy(*text + *used, s, n + 1);
+        *used += n;
+}
+
+static void test_bounds(void) {
+        char *text = NULL, buf[128];
+        size_t used = 0, size = 0;
+
+        /* 10,000 hosts in a group are fine, one more is not. */
+        append(&text, &used, &size, "[big]\nhosts =\n");
+        for (int i = 0; i < 10001; i++) {
+                snprintf(buf, sizeof(buf), "  h%d.example.com\n", i);
+                append(&text, &used, &size, buf);
+        }
+        EXPECT_ERRORS(text, "error: test.conf:10003: too many hosts (at most 10000 per group and 100000 in all)\n");
+        text[used - strlen(buf)] = 0;
+        {
+                _cleanup_config_ struct config *c = EXPECT_OK(text);
+                ASSERT_UEQ(10000, c->groups[0].n_hosts);
+        }
+
+        /* 1,000 groups are fine, one more is not. */
+        used = 0;
+        text[0] = 0;
+        for (int i = 0; i < 1001; i++) {
+                snprintf(buf, sizeof(buf), "[g%d]\naddresses = 192.0.2.%d\n", i, i % 256);
+                append(&text, &used, &size, buf);
+        }
+        EXPECT_ERRORS(text, "error: test.conf:2001: too many groups (at most 1000)\n");
+        text[used - strlen(buf)] = 0;
+        {
+                _cleanup_config_ struct config *c = EXPECT_OK(text);
+                ASSERT_UEQ(1000, c->n_groups);
+                ASSERT_STREQ("g999", c->groups[999].name);
+        }
+        free(text);
+}
+
 static void test_error_cap(void) {
         /* 60 bad lines: the first 50 are reported, then it stops. */
         char text[4096];
@@ -883,6 +930,7 @@ int main(void) {
         test_long_lines();
         test_nul_byte();
         test_continuation_2000();
+        test_bounds();
         test_error_cap();
         test_group_equal();
         test_shipped_config();
