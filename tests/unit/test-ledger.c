@@ -256,7 +256,8 @@ static void run_cycle(const char *host_a, const char *host_b, usec_t validity, u
                                 ASSERT_STREQ(i == POOL ? host_b : host_a, ev.v[k].host);
                                 expired_count[i]++;
                         }
-                        model_expire(&m, now, &(struct events) { 0 });
+                        events_reset(&ev);
+                        model_expire(&m, now, &ev);
                         assert_ledger_equals_model(l, &m);
                         for (unsigned i = 0; i <= POOL; i++)
                                 if (last_seen[i] != 0 && last_seen[i] + validity == now)
