@@ -66,6 +66,16 @@ static void assert_sorted(const struct ledger *l) {
                 ASSERT_TRUE(addr_compare(&e[i - 1].addr, &e[i].addr) < 0);
 }
 
+/* Field by field: the padding inside struct ledger_entry is not part of its value. */
+static void assert_entries_equal(const struct ledger_entry *a, const struct ledger_entry *b, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                ASSERT_EQ(0, addr_compare(&a[i].addr, &b[i].addr));
+                ASSERT_UEQ(a[i].expiry, b[i].expiry);
+                ASSERT_UEQ(a[i].last_seen, b[i].last_seen);
+                ASSERT_UEQ(a[i].host, b[i].host);
+        }
+}
+
 /* ---- callback recorder ---- */
 
 struct event {
@@ -452,7 +462,7 @@ static void test_failures(void) {
                 if (now < T0 + v) {
                         /* Unchanged, byte for byte. */
                         ASSERT_UEQ(3, n);
-                        ASSERT_TRUE(memcmp(snapshot, e, n * sizeof(*e)) == 0);
+                        assert_entries_equal(snapshot, e, n);
                         ASSERT_UEQ(T0 + v, next_expiry);
                         near = schedule_expiry_is_near(now, next_expiry, v);
                         ASSERT_TRUE(near == (now >= warn_from));
@@ -910,6 +920,20 @@ static void test_enomem(void) {
         struct ip_addr known[8], answer[12];
         unsigned failed = 0;
 
+        /* Under valgrind (or any allocator that takes malloc over) injection has no effect. */
+        {
+                void *(*volatile allocate)(size_t) = malloc; /* else gcc elides malloc + free */
+                void *p;
+                allocations_until_failure = 0;
+                p = allocate(1);
+                allocations_until_failure = -1;
+                if (p) {
+                        free(p);
+                        fprintf(stderr, "malloc is not ours: skipping -ENOMEM injection\n");
+                        return;
+                }
+        }
+
         ASSERT_EQ(0, ledger_new(&l));
         for (unsigned i = 0; i < ELEMENTSOF(known); i++)
                 known[i] = test_addr(2 * i);
@@ -936,7 +960,7 @@ static void test_enomem(void) {
                         failed++;
                         e = ledger_entries(l, &n);
                         ASSERT_UEQ(8, n);
-                        ASSERT_TRUE(memcmp(before, e, sizeof(before)) == 0);
+                        assert_entries_equal(before, e, n);
                         ASSERT_UEQ(0, added);
                         ASSERT_UEQ(0, ledger_host_count(l, "new.example"));
                         continue;
