@@ -3,8 +3,8 @@
 
 #include "ledger.h"
 
-/* One sorted array (addr_compare order) so that lookups are binary searches, a whole answer is
- * merged in O(N + k log N) and ledger_entries() hands out the array itself. Host names are
+/* One sorted array (addr_compare order) so that lookups are binary searches, a whole answer of k
+ * addresses is merged in O(k log k + k log(N/k)) comparisons plus one pass of memmove, and ledger_entries() hands out the array itself. Host names are
  * interned: entries carry a small index instead of a string, and a ledger only ever sees the
  * handful of hosts configured for its group (plus those a state file restores), so a linear
  * search over them is the cheapest structure. */
@@ -82,10 +82,9 @@ static void host_forget_last(struct ledger *l) {
         free(l->hosts[--l->n_hosts]);
 }
 
-/* Index of addr in entries[0, n), or of where it would be inserted; *ret_found says which. */
-static size_t entry_search(const struct ledger_entry *entries, size_t n, const struct ip_addr *addr,
-                           bool *ret_found) {
-        size_t lo = 0, hi = n;
+/* Index of addr in entries[lo, hi), or of where it would be inserted; *ret_found says which. */
+static size_t entry_search(const struct ledger_entry *entries, size_t lo, size_t hi,
+                           const struct ip_addr *addr, bool *ret_found) {
 
         while (lo < hi) {
                 size_t mid = lo + (hi - lo) / 2;
@@ -102,6 +101,20 @@ static size_t entry_search(const struct ledger_entry *entries, size_t n, const s
         }
         *ret_found = false;
         return lo;
+}
+
+/* Like entry_search(), for keys that come in ascending order: starts at from (everything before
+ * is smaller) and gallops 1, 2, 4, ... entries ahead before the binary search, so k sorted keys
+ * cost O(k log(N/k)) instead of O(k log N), and a whole-ledger answer becomes a linear walk. */
+static size_t entry_search_from(const struct ledger_entry *entries, size_t n, size_t from,
+                                const struct ip_addr *addr, bool *ret_found) {
+        size_t lo = from, bound = 1;
+
+        while (bound <= n - lo && addr_compare(&entries[lo + bound - 1].addr, addr) < 0) {
+                lo += bound;
+                bound *= 2;
+        }
+        return entry_search(entries, lo, lo + MIN(bound, n - lo), addr, ret_found);
 }
 
 /* Sorts a copy of the answer and drops duplicates; returns the number of unique addresses. */
@@ -128,8 +141,10 @@ int ledger_record(struct ledger *l, const char *host, const struct ip_addr *addr
                   usec_t now, usec_t validity, ledger_entry_cb on_added, void *userdata) {
         _cleanup_free_ struct ip_addr *unique = NULL;
         _cleanup_free_ struct ledger_entry *added = NULL;
+        _cleanup_free_ size_t *position = NULL; /* per unique address: its index, or where it goes */
+        _cleanup_free_ bool *found = NULL;
         usec_t expiry = usec_add(now, validity);
-        size_t n_unique, n_new = 0, n_old, i, j, w;
+        size_t n_unique, n_new = 0, at = 0, end, j;
         uint32_t host_index;
         bool host_added;
         int r;
@@ -149,14 +164,21 @@ int ledger_record(struct ledger *l, const char *host, const struct ip_addr *addr
         r = sorted_unique_copy(addrs, n, &unique, &n_unique);
         if (r < 0)
                 goto fail;
-        for (i = 0; i < n_unique; i++) {
-                bool found;
-                (void) entry_search(l->entries, l->n_entries, &unique[i], &found);
-                if (!found)
+        /* n_unique <= n <= INT_MAX: these cannot overflow. */
+        position = malloc(n_unique * sizeof(size_t));
+        found = malloc(n_unique * sizeof(bool));
+        if (!position || !found) {
+                r = -ENOMEM;
+                goto fail;
+        }
+        for (size_t i = 0; i < n_unique; i++) {
+                at = entry_search_from(l->entries, l->n_entries, at, &unique[i], &found[i]);
+                position[i] = at;
+                if (!found[i])
                         n_new++;
         }
         if (n_new > 0) {
-                added = malloc(n_new * sizeof(struct ledger_entry)); /* n_new <= n: cannot overflow */
+                added = malloc(n_new * sizeof(struct ledger_entry));
                 if (!added) {
                         r = -ENOMEM;
                         goto fail;
@@ -168,37 +190,37 @@ int ledger_record(struct ledger *l, const char *host, const struct ip_addr *addr
         }
 
         /* Seen again: the later expiry wins (a restored entry may outlive now + validity, e.g.
-         * after validity= was shortened), and the address belongs to the host that saw it last. */
-        for (i = 0, j = 0; i < n_unique; i++) {
-                bool found;
-                size_t at = entry_search(l->entries, l->n_entries, &unique[i], &found);
-
-                if (found) {
-                        struct ledger_entry *e = &l->entries[at];
+         * after validity= was shortened), and the address belongs to the host that saw it last.
+         * New ones are collected with their insertion points, compacted to the front. */
+        j = 0;
+        for (size_t i = 0; i < n_unique; i++) {
+                if (found[i]) {
+                        struct ledger_entry *e = &l->entries[position[i]];
                         e->expiry = MAX(e->expiry, expiry);
                         e->last_seen = now;
                         e->host = host_index;
-                } else
-                        added[j++] = (struct ledger_entry) {
-                                .addr = unique[i],
-                                .expiry = expiry,
-                                .last_seen = now,
-                                .host = host_index,
-                        };
+                        continue;
+                }
+                added[j] = (struct ledger_entry) {
+                        .addr = unique[i],
+                        .expiry = expiry,
+                        .last_seen = now,
+                        .host = host_index,
+                };
+                position[j++] = position[i];
         }
 
-        /* Merges the sorted new entries in from the back: each old entry moves at most once. */
-        n_old = l->n_entries;
-        w = n_old + n_new;
-        i = n_old;
-        j = n_new;
-        while (j > 0) {
-                if (i > 0 && addr_compare(&l->entries[i - 1].addr, &added[j - 1].addr) > 0)
-                        l->entries[--w] = l->entries[--i];
-                else
-                        l->entries[--w] = added[--j];
+        /* Merges from the back, one memmove per run of old entries between two new ones: the
+         * j-th new entry (0-based) lands at its insertion point + j, and each old entry moves
+         * once, by the number of new entries before it. */
+        end = l->n_entries;
+        for (j = n_new; j > 0; j--) {
+                size_t p = position[j - 1];
+                memmove(&l->entries[p + j], &l->entries[p], (end - p) * sizeof(struct ledger_entry));
+                l->entries[p + j - 1] = added[j - 1];
+                end = p;
         }
-        l->n_entries = n_old + n_new;
+        l->n_entries += n_new;
 
         /* Called with the ledger complete and consistent; e points into added[], a copy. */
         if (on_added)
@@ -234,7 +256,7 @@ int ledger_restore(struct ledger *l, const char *host, const struct ip_addr *add
                 at = l->n_entries;
                 found = false;
         } else
-                at = entry_search(l->entries, l->n_entries, addr, &found);
+                at = entry_search(l->entries, 0, l->n_entries, addr, &found);
 
         if (found) {
                 e = &l->entries[at];

@@ -76,6 +76,14 @@ static void assert_entries_equal(const struct ledger_entry *a, const struct ledg
         }
 }
 
+static uint64_t xorshift64(uint64_t *state) {
+        uint64_t x = *state;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        return *state = x;
+}
+
 /* ---- callback recorder ---- */
 
 struct event {
@@ -751,15 +759,35 @@ static void test_odd_input(void) {
         }
 }
 
-/* ---- 100,000 entries, IPv4 and IPv6 mixed ---- */
+/* ---- random answers against the model ---- */
 
-static uint64_t xorshift64(uint64_t *state) {
-        uint64_t x = *state;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        return *state = x;
+/* Random answer sizes (0 to a whole pool, with duplicates), hosts, validities and expiry times:
+ * the galloping search and the block merge meet every layout, checked entry by entry. */
+static void test_random_against_model(void) {
+        _cleanup_(ledger_freep) struct ledger *l = NULL;
+        static const char *const hosts[] = { "a.example", "b.example", "c.example" };
+        struct model m = { 0 };
+        struct ip_addr answer[400];
+        uint64_t rng = 7;
+        usec_t now = T0;
+
+        ASSERT_EQ(0, ledger_new(&l));
+        for (unsigned round = 0; round < 3000; round++) {
+                unsigned kind = (unsigned) (xorshift64(&rng) % 10);
+                size_t n = kind < 6 ? xorshift64(&rng) % 8 : kind < 9 ? xorshift64(&rng) % 60 : xorshift64(&rng) % 400;
+
+                for (size_t i = 0; i < n; i++)
+                        answer[i] = test_addr((unsigned) (xorshift64(&rng) % 300));
+                step_record(l, &m, hosts[xorshift64(&rng) % 3], answer, n, now,
+                            (1 + xorshift64(&rng) % 50) * SEC);
+                now += xorshift64(&rng) % (5 * SEC);
+                if (xorshift64(&rng) % 4 == 0)
+                        step_expire(l, &m, now);
+        }
+        model_free(&m);
 }
+
+/* ---- 100,000 entries, IPv4 and IPv6 mixed ---- */
 
 static void test_large(void) {
         enum { COUNT = 100000, ANSWER = 1000, HOSTS = 4 };
@@ -1009,6 +1037,7 @@ int main(void) {
         test_restore_order();
         test_callbacks();
         test_odd_input();
+        test_random_against_model();
         test_large();
 #ifndef __SANITIZE_ADDRESS__
         test_enomem();
