@@ -3,11 +3,12 @@
 
 #include "ledger.h"
 
-/* One sorted array (addr_compare order) so that lookups are binary searches, a whole answer of k
- * addresses is merged in O(k log k + k log(N/k)) comparisons plus one pass of memmove, and ledger_entries() hands out the array itself. Host names are
- * interned: entries carry a small index instead of a string, and a ledger only ever sees the
- * handful of hosts configured for its group (plus those a state file restores), so a linear
- * search over them is the cheapest structure. */
+/* One sorted array (addr_compare order) so that lookups are binary searches, an answer of k
+ * addresses is merged in O(k log k + k log(N/k)) comparisons plus at most one memmove pass, and
+ * ledger_entries() hands out the array itself. Host names are interned: entries carry a small
+ * index instead of a string, and a ledger only ever sees the handful of hosts configured for
+ * its group (plus those a state file restores), so a linear search over them is the cheapest
+ * structure. Names no entry refers to any more are kept; they are bounded the same way. */
 struct ledger {
         struct ledger_entry *entries;
         size_t n_entries;
@@ -85,7 +86,6 @@ static void host_forget_last(struct ledger *l) {
 /* Index of addr in entries[lo, hi), or of where it would be inserted; *ret_found says which. */
 static size_t entry_search(const struct ledger_entry *entries, size_t lo, size_t hi,
                            const struct ip_addr *addr, bool *ret_found) {
-
         while (lo < hi) {
                 size_t mid = lo + (hi - lo) / 2;
                 int c = addr_compare(&entries[mid].addr, addr);
@@ -117,7 +117,7 @@ static size_t entry_search_from(const struct ledger_entry *entries, size_t n, si
         return entry_search(entries, lo, lo + MIN(bound, n - lo), addr, ret_found);
 }
 
-/* Sorts a copy of the answer and drops duplicates; returns the number of unique addresses. */
+/* Sorts a copy of the answer and drops duplicates; *ret_n is the number of unique addresses. */
 static int sorted_unique_copy(const struct ip_addr *addrs, size_t n, struct ip_addr **ret, size_t *ret_n) {
         struct ip_addr *copy;
         size_t k = 0;
