@@ -1,15 +1,370 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <limits.h>
+
 #include "ledger.h"
-/* STUB */
-int ledger_new(struct ledger **ret) { return -ENOSYS; }
-struct ledger *ledger_free(struct ledger *l) { return NULL; }
+
+/* One sorted array (addr_compare order) so that lookups are binary searches, an answer of k
+ * addresses is merged in O(k log k + k log(N/k)) comparisons plus at most one memmove pass, and
+ * ledger_entries() hands out the array itself. Host names are interned: entries carry a small
+ * index instead of a string, and a ledger only ever sees the handful of hosts configured for
+ * its group (plus those a state file restores), so a linear search over them is the cheapest
+ * structure. Names no entry refers to any more are kept; they are bounded the same way. */
+struct ledger {
+        struct ledger_entry *entries;
+        size_t n_entries;
+        size_t n_allocated;
+
+        char **hosts;
+        size_t n_hosts;
+        size_t n_hosts_allocated;
+};
+
+int ledger_new(struct ledger **ret) {
+        struct ledger *l;
+
+        if (!ret)
+                return -EINVAL;
+        l = calloc(1, sizeof(*l));
+        if (!l)
+                return -ENOMEM;
+        *ret = l;
+        return 0;
+}
+
+struct ledger *ledger_free(struct ledger *l) {
+        if (!l)
+                return NULL;
+        for (size_t i = 0; i < l->n_hosts; i++)
+                free(l->hosts[i]);
+        free(l->hosts);
+        free(l->entries);
+        free(l);
+        return NULL;
+}
+
+static usec_t usec_add(usec_t a, usec_t b) {
+        return a > USEC_INFINITY - b ? USEC_INFINITY : a + b;
+}
+
+static bool host_lookup(const struct ledger *l, const char *host, uint32_t *ret) {
+        for (size_t i = 0; i < l->n_hosts; i++)
+                if (streq(l->hosts[i], host)) {
+                        *ret = (uint32_t) i;
+                        return true;
+                }
+        return false;
+}
+
+/* Finds or adds host. *ret_added tells the caller it may have to take the name back with
+ * host_forget_last() when a later step fails, so a failing call leaves no trace. */
+static int host_intern(struct ledger *l, const char *host, uint32_t *ret, bool *ret_added) {
+        char *copy;
+        int r;
+
+        if (host_lookup(l, host, ret)) {
+                *ret_added = false;
+                return 0;
+        }
+        if (l->n_hosts >= UINT32_MAX) /* entries keep a uint32_t index */
+                return -ENOMEM;
+        r = grow_array((void **) &l->hosts, &l->n_hosts_allocated, l->n_hosts + 1, sizeof(char *));
+        if (r < 0)
+                return r;
+        copy = strdup(host);
+        if (!copy)
+                return -ENOMEM;
+        l->hosts[l->n_hosts] = copy;
+        *ret = (uint32_t) l->n_hosts++;
+        *ret_added = true;
+        return 0;
+}
+
+static void host_forget_last(struct ledger *l) {
+        free(l->hosts[--l->n_hosts]);
+}
+
+/* Index of addr in entries[lo, hi), or of where it would be inserted; *ret_found says which. */
+static size_t entry_search(const struct ledger_entry *entries, size_t lo, size_t hi,
+                           const struct ip_addr *addr, bool *ret_found) {
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                int c = addr_compare(&entries[mid].addr, addr);
+
+                if (c == 0) {
+                        *ret_found = true;
+                        return mid;
+                }
+                if (c < 0)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        *ret_found = false;
+        return lo;
+}
+
+/* Like entry_search(), for keys that come in ascending order: starts at from (everything before
+ * is smaller) and gallops 1, 2, 4, ... entries ahead before the binary search, so k sorted keys
+ * cost O(k log(N/k)) instead of O(k log N), and a whole-ledger answer becomes a linear walk. */
+static size_t entry_search_from(const struct ledger_entry *entries, size_t n, size_t from,
+                                const struct ip_addr *addr, bool *ret_found) {
+        size_t lo = from, bound = 1;
+
+        while (bound <= n - lo && addr_compare(&entries[lo + bound - 1].addr, addr) < 0) {
+                lo += bound;
+                bound *= 2;
+        }
+        return entry_search(entries, lo, lo + MIN(bound, n - lo), addr, ret_found);
+}
+
+/* Sorts a copy of the answer and drops duplicates; *ret_n is the number of unique addresses. */
+static int sorted_unique_copy(const struct ip_addr *addrs, size_t n, struct ip_addr **ret, size_t *ret_n) {
+        struct ip_addr *copy;
+        size_t k = 0;
+
+        if (n > SIZE_MAX / sizeof(struct ip_addr))
+                return -ENOMEM;
+        copy = malloc(n * sizeof(struct ip_addr));
+        if (!copy)
+                return -ENOMEM;
+        memcpy(copy, addrs, n * sizeof(struct ip_addr));
+        qsort(copy, n, sizeof(struct ip_addr), addr_compare_qsort);
+        for (size_t i = 0; i < n; i++)
+                if (k == 0 || addr_compare(&copy[k - 1], &copy[i]) != 0)
+                        copy[k++] = copy[i];
+        *ret = copy;
+        *ret_n = k;
+        return 0;
+}
+
 int ledger_record(struct ledger *l, const char *host, const struct ip_addr *addrs, size_t n,
-                  usec_t now, usec_t validity, ledger_entry_cb on_added, void *userdata) { return -ENOSYS; }
+                  usec_t now, usec_t validity, ledger_entry_cb on_added, void *userdata) {
+        _cleanup_free_ struct ip_addr *unique = NULL;
+        _cleanup_free_ struct ledger_entry *added = NULL;
+        _cleanup_free_ size_t *position = NULL; /* per unique address: its index, or where it goes */
+        _cleanup_free_ bool *found = NULL;
+        usec_t expiry = usec_add(now, validity);
+        size_t n_unique, n_new = 0, at = 0, end, j;
+        uint32_t host_index;
+        bool host_added;
+        int r;
+
+        if (!l || !host || (n > 0 && !addrs))
+                return -EINVAL;
+        if (n > INT_MAX) /* the return value counts added addresses; no real answer is near */
+                return -ENOMEM;
+
+        /* Everything that can fail happens before the first entry is touched: all or nothing. */
+        r = host_intern(l, host, &host_index, &host_added);
+        if (r < 0)
+                return r;
+        if (n == 0)
+                return 0;
+
+        r = sorted_unique_copy(addrs, n, &unique, &n_unique);
+        if (r < 0)
+                goto fail;
+        /* n_unique <= n <= INT_MAX: these cannot overflow. */
+        position = malloc(n_unique * sizeof(size_t));
+        found = malloc(n_unique * sizeof(bool));
+        if (!position || !found) {
+                r = -ENOMEM;
+                goto fail;
+        }
+        for (size_t i = 0; i < n_unique; i++) {
+                at = entry_search_from(l->entries, l->n_entries, at, &unique[i], &found[i]);
+                position[i] = at;
+                if (!found[i])
+                        n_new++;
+        }
+        if (n_new > 0) {
+                added = malloc(n_new * sizeof(struct ledger_entry));
+                if (!added) {
+                        r = -ENOMEM;
+                        goto fail;
+                }
+                r = grow_array((void **) &l->entries, &l->n_allocated, l->n_entries + n_new,
+                               sizeof(struct ledger_entry));
+                if (r < 0)
+                        goto fail;
+        }
+
+        /* Seen again: the later expiry wins (a restored entry may outlive now + validity, e.g.
+         * after validity= was shortened), and the address belongs to the host that saw it last.
+         * New ones are collected with their insertion points, compacted to the front. */
+        j = 0;
+        for (size_t i = 0; i < n_unique; i++) {
+                if (found[i]) {
+                        struct ledger_entry *e = &l->entries[position[i]];
+                        e->expiry = MAX(e->expiry, expiry);
+                        e->last_seen = now;
+                        e->host = host_index;
+                        continue;
+                }
+                added[j] = (struct ledger_entry) {
+                        .addr = unique[i],
+                        .expiry = expiry,
+                        .last_seen = now,
+                        .host = host_index,
+                };
+                position[j++] = position[i];
+        }
+
+        /* Merges from the back, one memmove per run of old entries between two new ones: the
+         * j-th new entry (0-based) lands at its insertion point + j, and each old entry moves
+         * once, by the number of new entries before it. */
+        end = l->n_entries;
+        for (j = n_new; j > 0; j--) {
+                size_t p = position[j - 1];
+                memmove(&l->entries[p + j], &l->entries[p], (end - p) * sizeof(struct ledger_entry));
+                l->entries[p + j - 1] = added[j - 1];
+                end = p;
+        }
+        l->n_entries += n_new;
+
+        /* Called with the ledger complete and consistent; e points into added[], a copy. */
+        if (on_added)
+                for (j = 0; j < n_new; j++)
+                        on_added(l, &added[j], userdata);
+
+        return (int) n_new;
+
+fail:
+        if (host_added)
+                host_forget_last(l);
+        return r;
+}
+
 int ledger_restore(struct ledger *l, const char *host, const struct ip_addr *addr,
-                   usec_t expiry, usec_t last_seen) { return -ENOSYS; }
-size_t ledger_expire(struct ledger *l, usec_t now, ledger_entry_cb on_expired, void *userdata) { return 0; }
-usec_t ledger_next_expiry(const struct ledger *l) { return USEC_INFINITY; }
-usec_t ledger_host_next_expiry(const struct ledger *l, const char *host) { return USEC_INFINITY; }
-size_t ledger_host_count(const struct ledger *l, const char *host) { return 0; }
-const struct ledger_entry *ledger_entries(const struct ledger *l, size_t *ret_n) { *ret_n = 0; return NULL; }
-const char *ledger_host_name(const struct ledger *l, uint32_t host) { return "?"; }
+                   usec_t expiry, usec_t last_seen) {
+        struct ledger_entry *e;
+        uint32_t host_index;
+        bool host_added, found;
+        size_t at;
+        int r;
+
+        if (!l || !host || !addr)
+                return -EINVAL;
+
+        r = host_intern(l, host, &host_index, &host_added);
+        if (r < 0)
+                return r;
+
+        /* The state file is written in ledger_entries() order, so the common case is an append;
+         * anything else costs a binary search and one memmove. */
+        if (l->n_entries == 0 || addr_compare(&l->entries[l->n_entries - 1].addr, addr) < 0) {
+                at = l->n_entries;
+                found = false;
+        } else
+                at = entry_search(l->entries, 0, l->n_entries, addr, &found);
+
+        if (found) {
+                e = &l->entries[at];
+                if (expiry > e->expiry) {
+                        /* The record that carries the later expiry is the one to keep whole. */
+                        e->expiry = expiry;
+                        e->last_seen = last_seen;
+                        e->host = host_index;
+                }
+                return 0;
+        }
+
+        r = grow_array((void **) &l->entries, &l->n_allocated, l->n_entries + 1, sizeof(struct ledger_entry));
+        if (r < 0) {
+                if (host_added)
+                        host_forget_last(l);
+                return r;
+        }
+        memmove(&l->entries[at + 1], &l->entries[at], (l->n_entries - at) * sizeof(struct ledger_entry));
+        l->entries[at] = (struct ledger_entry) {
+                .addr = *addr,
+                .expiry = expiry,
+                .last_seen = last_seen,
+                .host = host_index,
+        };
+        l->n_entries++;
+        return 0;
+}
+
+size_t ledger_expire(struct ledger *l, usec_t now, ledger_entry_cb on_expired, void *userdata) {
+        size_t removed = 0, w = 0;
+
+        if (!l)
+                return 0;
+
+        /* Two passes: every callback sees the ledger intact (the entry still in it), then one
+         * compaction removes them all in O(N) whatever their number. */
+        for (size_t i = 0; i < l->n_entries; i++)
+                if (l->entries[i].expiry <= now) {
+                        removed++;
+                        if (on_expired)
+                                on_expired(l, &l->entries[i], userdata);
+                }
+        if (removed == 0)
+                return 0;
+
+        for (size_t i = 0; i < l->n_entries; i++)
+                if (l->entries[i].expiry > now) {
+                        if (w != i)
+                                l->entries[w] = l->entries[i];
+                        w++;
+                }
+        l->n_entries = w;
+        return removed;
+}
+
+/* The scans below are O(N). They run once per answer or per timer (expiry timer, log lines),
+ * where N is at most a few thousand in practice and 100,000 entries take about 0.1 ms; an index
+ * by expiry or by host would cost more in memory and complexity than it saves. */
+
+usec_t ledger_next_expiry(const struct ledger *l) {
+        usec_t next = USEC_INFINITY;
+
+        if (!l)
+                return next;
+        for (size_t i = 0; i < l->n_entries; i++)
+                next = MIN(next, l->entries[i].expiry);
+        return next;
+}
+
+usec_t ledger_host_next_expiry(const struct ledger *l, const char *host) {
+        usec_t next = USEC_INFINITY;
+        uint32_t h;
+
+        if (!l || !host || !host_lookup(l, host, &h))
+                return next;
+        for (size_t i = 0; i < l->n_entries; i++)
+                if (l->entries[i].host == h)
+                        next = MIN(next, l->entries[i].expiry);
+        return next;
+}
+
+size_t ledger_host_count(const struct ledger *l, const char *host) {
+        size_t count = 0;
+        uint32_t h;
+
+        if (!l || !host || !host_lookup(l, host, &h))
+                return 0;
+        for (size_t i = 0; i < l->n_entries; i++)
+                if (l->entries[i].host == h)
+                        count++;
+        return count;
+}
+
+const struct ledger_entry *ledger_entries(const struct ledger *l, size_t *ret_n) {
+        if (!l) {
+                if (ret_n)
+                        *ret_n = 0;
+                return NULL;
+        }
+        if (ret_n)
+                *ret_n = l->n_entries;
+        return l->entries;
+}
+
+const char *ledger_host_name(const struct ledger *l, uint32_t host) {
+        /* NULL only for an index that did not come from this ledger's entries. */
+        if (!l || host >= l->n_hosts)
+                return NULL;
+        return l->hosts[host];
+}

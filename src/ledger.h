@@ -25,7 +25,8 @@ int ledger_new(struct ledger **ret);
 struct ledger *ledger_free(struct ledger *l);
 static inline void ledger_freep(struct ledger **l) { ledger_free(*l); }
 
-/* Called for an address that is new to the ledger (added), or that leaves it (expired). */
+/* Called for an address that is new to the ledger (added), or that leaves it (expired). e is
+ * valid only during the call and the callback must not modify the ledger. */
 typedef void (*ledger_entry_cb)(const struct ledger *l, const struct ledger_entry *e, void *userdata);
 
 /* Records one successful answer of host: each address gets expiry = max(old, now + validity)
@@ -36,7 +37,8 @@ int ledger_record(struct ledger *l, const char *host, const struct ip_addr *addr
                   usec_t now, usec_t validity, ledger_entry_cb on_added, void *userdata);
 
 /* Puts back one entry from the state file with its remaining expiry (not a fresh validity).
- * An entry already present keeps the later expiry. Returns 0 or -ENOMEM. */
+ * An entry already present keeps the later expiry. Returns 0 or -ENOMEM. O(1) when entries come
+ * in ledger_entries() order, O(N) each otherwise. */
 int ledger_restore(struct ledger *l, const char *host, const struct ip_addr *addr,
                    usec_t expiry, usec_t last_seen);
 
