@@ -304,6 +304,8 @@ static int batch_set(struct nft_batch *b, enum nft_op op, const char *name, int 
                 nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_TIMEOUT | (interval ? NFT_SET_INTERVAL : 0));
                 nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, af == AF_INET ? NFT_TYPE_IPV4_ADDR : NFT_TYPE_IPV6_ADDR);
                 nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, af == AF_INET ? 4 : 16);
+                /* The kernel insists on an id for every new set, named or not. */
+                nftnl_set_set_u32(s, NFTNL_SET_ID, b->next_set_id++);
                 /* The userdata nft itself writes, so `nft list` shows the comment. */
                 ud = nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN);
                 if (!ud)
