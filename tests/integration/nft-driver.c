@@ -2,7 +2,8 @@
 /* Drives the nft module from a small spec file, for the integration tests and the benchmark.
  *
  *   nft-driver apply SPEC...       apply each spec in turn in one process (one nft_apply each);
- *                                  an argument sleep=N waits N seconds in between
+ *                                  an argument sleep=N waits N seconds in between; goes on
+ *                                  after a failure, exit status 1 if any failed
  *   nft-driver force SPEC          apply with force
  *   nft-driver script SPEC         print the --dry-run script
  *   nft-driver remove SPEC         nft_remove
@@ -351,7 +352,8 @@ int main(int argc, char *argv[]) {
                 /* Expiries count from the start, so the same spec twice is the same content
                  * and its timeouts shrink from one apply to the next. */
                 usec_t base = now_usec(CLOCK_BOOTTIME);
-                for (int i = 2; i < argc && r >= 0; i++) {
+                bool failed = false;
+                for (int i = 2; i < argc; i++) {
                         usec_t now;
                         if (strncmp(argv[i], "sleep=", 6) == 0) {
                                 sleep((unsigned) atoi(argv[i] + 6));
@@ -364,7 +366,9 @@ int main(int argc, char *argv[]) {
                         r = report(nft_apply(n, &want, now, streq(mode, "force"), &err), &err);
                         if (r >= 0)
                                 printf("%s\n", r > 0 ? "committed" : "unchanged");
+                        failed = failed || r < 0;
                 }
+                r = failed ? -EIO : 0;
         } else if (streq(mode, "remove")) {
                 parse_spec(argv[2], &s);
                 spec_ruleset(&s, now_usec(CLOCK_BOOTTIME), 0, &want);
