@@ -6,6 +6,7 @@
  *                                  after a failure, exit status 1 if any failed
  *   nft-driver force SPEC          apply with force
  *   nft-driver script SPEC         print the --dry-run script
+ *   nft-driver generation -        print the ruleset generation id (to count transactions)
  *   nft-driver remove SPEC         nft_remove
  *   nft-driver monitor SPEC SECS   apply, then re-apply with force on every foreign change
  *   nft-driver bench SPEC RUNS [monitor]  apply RUNS times (expiries moved each time), print the
@@ -23,6 +24,10 @@
 #include <linux/netfilter.h>
 #include <signal.h>
 #include <time.h>
+
+#include <libmnl/libmnl.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
 
 #include "nft.h"
 
@@ -324,6 +329,49 @@ static int run_bench(struct nft *n, struct spec *s, unsigned runs, bool monitor)
         return 0;
 }
 
+static int gen_cb(const struct nlmsghdr *nlh, void *data) {
+        const struct nlattr *a;
+
+        mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg))
+                if (mnl_attr_get_type(a) == NFTA_GEN_ID)
+                        *(uint32_t *) data = ntohl(mnl_attr_get_u32(a));
+        return MNL_CB_OK;
+}
+
+/* NFT_MSG_GETGEN with plain libmnl: the module keeps its own copy private. */
+static int print_generation(void) {
+        static char buf[16384];
+        struct mnl_socket *nl = mnl_socket_open(NETLINK_NETFILTER);
+        struct nlmsghdr *nlh;
+        struct nfgenmsg *g;
+        uint32_t id = 0;
+        ssize_t k;
+        int r = -EIO;
+
+        if (!nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0)
+                goto finish;
+        nlh = mnl_nlmsg_put_header(buf);
+        nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETGEN;
+        nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+        nlh->nlmsg_seq = 1;
+        g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
+        g->nfgen_family = AF_UNSPEC;
+        g->version = NFNETLINK_V0;
+        if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+                goto finish;
+        while ((k = mnl_socket_recvfrom(nl, buf, sizeof(buf))) > 0) {
+                r = mnl_cb_run(buf, (size_t) k, 1, mnl_socket_get_portid(nl), gen_cb, &id);
+                if (r <= MNL_CB_STOP)
+                        break;
+        }
+        if (r == MNL_CB_STOP)
+                printf("%" PRIu32 "\n", id);
+finish:
+        if (nl)
+                mnl_socket_close(nl);
+        return r == MNL_CB_STOP ? 0 : -EIO;
+}
+
 int main(int argc, char *argv[]) {
         _cleanup_(nft_freep) struct nft *n = NULL;
         static struct spec s;
@@ -335,6 +383,8 @@ int main(int argc, char *argv[]) {
         if (argc < 3)
                 die("usage: nft-driver apply|force|script|remove|monitor|bench SPEC...");
         mode = argv[1];
+        if (streq(mode, "generation"))
+                return print_generation() < 0 ? 1 : 0;
         if (streq(mode, "script")) {
                 parse_spec(argv[2], &s);
                 spec_ruleset(&s, now_usec(CLOCK_BOOTTIME), 0, &want);

@@ -20,7 +20,7 @@ trap 'rm -rf "$WORK"' EXIT
 fail() {
         echo "FAIL: $*" >&2
         echo "--- ruleset:" >&2
-        nft list ruleset >&2 || true
+        nft list ruleset 2>&1 | head -n 60 >&2 || true
         exit 1
 }
 
