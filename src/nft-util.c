@@ -57,8 +57,12 @@ void nft_comment_sanitize(const char *in, char out[static NFT_COMMENT_MAX + 1]) 
                 size_t k = n;
                 while (k > 0 && ((unsigned char) out[k - 1] & 0xc0) == 0x80)
                         k--;
-                if (k > 0 && ((unsigned char) out[k - 1] & 0xc0) == 0xc0)
-                        n = k - 1;
+                if (k > 0 && ((unsigned char) out[k - 1] & 0xc0) == 0xc0) {
+                        unsigned char lead = (unsigned char) out[k - 1];
+                        size_t want = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : 2;
+                        if (n - (k - 1) < want)
+                                n = k - 1;
+                }
         }
         out[n] = 0;
 }
