@@ -17,7 +17,7 @@ X
 )
 "$NFT_DRIVER" monitor "$S" 60 >"$WORK/out" 2>&1 &
 pid=$!
-trap 'kill $pid 2>/dev/null; rm -rf "$WORK"' EXIT
+trap 'kill $pid 2>/dev/null || true; rm -rf "$WORK"' EXIT
 for i in $(seq 100); do grep -q monitoring "$WORK/out" && break; sleep 0.1; done
 grep -q monitoring "$WORK/out" || fail "driver did not start: $(cat "$WORK/out")"
 

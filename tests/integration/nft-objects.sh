@@ -124,4 +124,14 @@ expect_eq "ip rule" "$(nft list chain ip allowlistd allowlistd | sed -n 's/^\t\t
         'ip daddr @both_v4 udp dport 53 counter packets 0 bytes 0 accept comment "both"'
 expect_eq "ip6 rule" "$(nft list chain ip6 allowlistd allowlistd | sed -n 's/^\t\t//p')" \
         'ip6 daddr @both_v6 udp dport 53 counter packets 0 bytes 0 accept comment "both"'
+
+# on_exit=remove: chain and sets go, and the table too since this process created it and it
+# is empty then; a table that holds someone else's set stays.
+nft flush ruleset
+"$NFT_DRIVER" remove "$S" >/dev/null
+expect_eq "removed all" "$(nft list ruleset)" ""
+nft add table inet allowlistd
+nft add set inet allowlistd theirs '{ type ipv4_addr; }'
+"$NFT_DRIVER" remove "$S" >/dev/null
+expect_eq "kept the operator's table and set" "$(nft -j list ruleset | jq -r '.nftables[] | select(.set or .chain) | (.set // .chain).name')" "theirs"
 echo OK
