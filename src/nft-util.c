@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Pieces shared by the netlink path (nft.c) and the --dry-run text (nft-script.c), so that both
+ * describe exactly the same ruleset. */
+#include "nft-internal.h"
+#include <linux/netfilter.h>
+
+
+const char *nft_family_to_string(int family) {
+        switch (family) {
+        case NFPROTO_INET:
+                return "inet";
+        case NFPROTO_IPV4:
+                return "ip";
+        case NFPROTO_IPV6:
+                return "ip6";
+        }
+        return "unknown";
+}
+
+bool nft_group_wants(const struct nft_ruleset *want, const struct nft_group *g, int af) {
+        unsigned bit = af == AF_INET ? FAMILY_IPV4 : FAMILY_IPV6;
+
+        if (!(g->families & bit))
+                return false;
+        switch (want->family) {
+        case NFPROTO_INET:
+                return true;
+        case NFPROTO_IPV4:
+                return af == AF_INET;
+        case NFPROTO_IPV6:
+                return af == AF_INET6;
+        }
+        return false;
+}
+
+uint64_t nft_timeout_sec(usec_t expiry, usec_t now) {
+        usec_t left;
+
+        if (expiry == USEC_INFINITY)
+                return 0;
+        /* Already expired (the caller should have dropped it): the shortest life the kernel
+         * allows, never 0, which would mean "forever". */
+        if (expiry <= now)
+                return 1;
+        left = expiry - now;
+        return CLAMP((left + USEC_PER_SEC - 1) / USEC_PER_SEC, 1ULL, NFT_TIMEOUT_MAX_SEC);
+}
+
+void nft_comment_sanitize(const char *in, char out[static NFT_COMMENT_MAX + 1]) {
+        size_t n = 0;
+
+        for (const unsigned char *p = (const unsigned char *) (in ? in : ""); *p && n < NFT_COMMENT_MAX; p++)
+                out[n++] = *p == '"' ? '\'' : *p < 0x20 || *p == 0x7f ? ' ' : (char) *p;
+        /* Cut before a UTF-8 sequence the limit split: back off over continuation bytes and
+         * the lead byte that owns them when the sequence is incomplete. */
+        if (in && strlen(in) > n) {
+                size_t k = n;
+                while (k > 0 && ((unsigned char) out[k - 1] & 0xc0) == 0x80)
+                        k--;
+                if (k > 0 && ((unsigned char) out[k - 1] & 0xc0) == 0xc0) {
+                        unsigned char lead = (unsigned char) out[k - 1];
+                        size_t want = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : 2;
+                        if (n - (k - 1) < want)
+                                n = k - 1;
+                }
+        }
+        out[n] = 0;
+}
+
+void nft_element_iter_init(struct nft_element_iter *it, const struct nft_element *elements, size_t n,
+                           int af, bool interval) {
+        *it = (struct nft_element_iter) {
+                .elements = elements,
+                .n = elements ? n : 0,
+                .af = af,
+                .interval = interval,
+        };
+}
+
+const struct nft_element *nft_element_iter_next(struct nft_element_iter *it, uint8_t first[static 16],
+                                                uint8_t last_plus_one[static 16], bool *ret_to_top) {
+        size_t len = it->af == AF_INET ? 4 : 16;
+        unsigned bits = (unsigned) len * 8;
+
+        for (; it->i < it->n; it->i++) {
+                const struct nft_element *e = &it->elements[it->i];
+                uint8_t last[16];
+                bool carry = true;
+
+                if (e->addr.family != it->af || e->addr.prefixlen > bits ||
+                    (!it->interval && e->addr.prefixlen != bits))
+                        continue;
+
+                /* first: host bits cleared; last: host bits set. */
+                for (size_t b = 0; b < len; b++) {
+                        unsigned keep = e->addr.prefixlen >= (b + 1) * 8 ? 8 :
+                                        e->addr.prefixlen <= b * 8 ? 0 : e->addr.prefixlen - b * 8;
+                        uint8_t mask = (uint8_t) (0xff00u >> keep);
+                        first[b] = e->addr.u.bytes[b] & mask;
+                        last[b] = first[b] | (uint8_t) ~mask;
+                }
+                /* Sorted, no duplicates, no overlaps: the next range starts after the previous
+                 * one ended. Anything else is skipped rather than sent. */
+                if (it->have_prev && memcmp(first, it->prev_last, len) <= 0)
+                        continue;
+
+                memcpy(it->prev_last, last, len);
+                it->have_prev = true;
+                for (size_t b = len; b-- > 0;) {
+                        last_plus_one[b] = (uint8_t) (last[b] + carry);
+                        carry = carry && last[b] == 0xff;
+                }
+                *ret_to_top = carry;
+                it->i++;
+                return e;
+        }
+        return NULL;
+}
+
+size_t nft_group_protocols(const struct nft_group *g, uint8_t protos[static 2]) {
+        size_t n = 0;
+
+        for (size_t i = 0; i < g->n_allow && n < 2; i++) {
+                uint8_t p = g->allow[i].proto;
+                if (p != IPPROTO_TCP && p != IPPROTO_UDP)
+                        continue;
+                if (n == 1 && protos[0] == p)
+                        continue;
+                protos[n++] = p;
+        }
+        return n;
+}
+
+static int port_range_compare(const void *a, const void *b) {
+        const struct port_range *x = a, *y = b;
+
+        if (x->first != y->first)
+                return x->first < y->first ? -1 : 1;
+        return x->last < y->last ? -1 : x->last > y->last;
+}
+
+size_t nft_group_ports(const struct nft_group *g, uint8_t proto, struct port_range *ret) {
+        size_t n = 0, m = 0;
+
+        for (size_t i = 0; i < g->n_allow; i++)
+                if (g->allow[i].proto == proto && g->allow[i].first <= g->allow[i].last)
+                        ret[n++] = g->allow[i];
+        qsort(ret, n, sizeof(*ret), port_range_compare);
+        /* nft refuses overlapping intervals in an anonymous set; merge them (and adjacent ones,
+         * which is what nft would print anyway). */
+        for (size_t i = 0; i < n; i++) {
+                if (m > 0 && (unsigned) ret[i].first <= (unsigned) ret[m - 1].last + 1) {
+                        ret[m - 1].last = MAX(ret[m - 1].last, ret[i].last);
+                        continue;
+                }
+                ret[m++] = ret[i];
+        }
+        return m;
+}

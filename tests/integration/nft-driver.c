@@ -1,0 +1,438 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Drives the nft module from a small spec file, for the integration tests and the benchmark.
+ *
+ *   nft-driver apply SPEC...       apply each spec in turn in one process (one nft_apply each);
+ *                                  an argument sleep=N waits N seconds in between; goes on
+ *                                  after a failure, exit status 1 if any failed
+ *   nft-driver force SPEC          apply with force
+ *   nft-driver script SPEC         print the --dry-run script
+ *   nft-driver generation -        print the ruleset generation id (to count transactions)
+ *   nft-driver remove SPEC         nft_remove
+ *   nft-driver monitor SPEC SECS   apply, then re-apply with force on every foreign change
+ *   nft-driver bench SPEC RUNS [monitor]  apply RUNS times (expiries moved each time), print the
+ *                                  median in ms; with monitor, while subscribed to events
+ *
+ * Spec lines:
+ *   table inet|ip|ip6 NAME
+ *   chain NAME | chain -
+ *   group NAME [families=both|v4|v6] [interval=0|1] [comment=TEXT TO END OF LINE]
+ *   elem NAME ADDR[/LEN] SECONDS|-          (seconds to expiry, - for static)
+ *   range NAME FIRST-IPV4 COUNT SECONDS|-   (COUNT consecutive IPv4 addresses)
+ *   allow NAME tcp|udp PORT|FIRST-LAST...
+ * Errors are printed as the daemon logs them: "OBJECT: HINT: strerror". */
+#include <arpa/inet.h>
+#include <linux/netfilter.h>
+#include <signal.h>
+#include <time.h>
+
+#include <libmnl/libmnl.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+
+#include "nft.h"
+
+#define MAX_GROUPS 64
+
+struct spec_group {
+        struct nft_group g;
+        char name[GROUP_NAME_MAX + 1];
+        char comment[512];
+        struct nft_element *v4, *v6;
+        size_t n_v4, n_v6, a_v4, a_v6;
+        struct port_range allow[64];
+        /* seconds to expiry, parallel to v4/v6 (UINT64_MAX: static) */
+        uint64_t *s4, *s6;
+        size_t a_s4, a_s6;
+};
+
+struct spec {
+        int family;
+        char table[64], chain[64];
+        bool has_chain;
+        struct spec_group groups[MAX_GROUPS];
+        struct nft_group flat[MAX_GROUPS];
+        size_t n_groups;
+};
+
+static void die(const char *what) {
+        fprintf(stderr, "nft-driver: %s\n", what);
+        exit(2);
+}
+
+static struct spec_group *find_group(struct spec *s, const char *name) {
+        for (size_t i = 0; i < s->n_groups; i++)
+                if (streq(s->groups[i].name, name))
+                        return &s->groups[i];
+        die("unknown group");
+        return NULL;
+}
+
+static void add_element(struct spec_group *g, const struct ip_addr *a, uint64_t secs) {
+        bool v4 = a->family == AF_INET;
+        struct nft_element **e = v4 ? &g->v4 : &g->v6;
+        uint64_t **sv = v4 ? &g->s4 : &g->s6;
+        size_t *n = v4 ? &g->n_v4 : &g->n_v6;
+
+        if (grow_array((void **) e, v4 ? &g->a_v4 : &g->a_v6, *n + 1, sizeof(**e)) < 0 ||
+            grow_array((void **) sv, v4 ? &g->a_s4 : &g->a_s6, *n + 1, sizeof(**sv)) < 0)
+                die("out of memory");
+        (*e)[*n] = (struct nft_element) { .addr = *a };
+        (*sv)[*n] = secs;
+        (*n)++;
+}
+
+static uint64_t parse_secs(const char *s) {
+        if (streq(s, "-"))
+                return UINT64_MAX;
+        return strtoull(s, NULL, 10);
+}
+
+static void parse_addr(const char *text, struct ip_addr *ret) {
+        char buf[128], *slash;
+        struct ip_addr a = { 0 };
+
+        snprintf(buf, sizeof(buf), "%s", text);
+        slash = strchr(buf, '/');
+        if (slash)
+                *slash++ = 0;
+        if (inet_pton(AF_INET, buf, a.u.bytes) == 1)
+                a.family = AF_INET, a.prefixlen = 32;
+        else if (inet_pton(AF_INET6, buf, a.u.bytes) == 1)
+                a.family = AF_INET6, a.prefixlen = 128;
+        else
+                die("bad address");
+        if (slash)
+                a.prefixlen = (uint8_t) atoi(slash);
+        *ret = a;
+}
+
+static void parse_spec(const char *path, struct spec *s) {
+        _cleanup_fclose_ FILE *f = fopen(path, "re");
+        char line[1024];
+
+        if (!f)
+                die("cannot open spec");
+        memset(s, 0, sizeof(*s));
+        s->family = NFPROTO_INET;
+        snprintf(s->table, sizeof(s->table), "allowlistd");
+        while (fgets(line, sizeof(line), f)) {
+                char *save = NULL, *kw, *name, *rest;
+
+                line[strcspn(line, "\n")] = 0;
+                kw = strtok_r(line, " ", &save);
+                if (!kw || kw[0] == '#')
+                        continue;
+                if (streq(kw, "table")) {
+                        const char *fam = strtok_r(NULL, " ", &save);
+                        s->family = streq(fam, "ip") ? NFPROTO_IPV4 : streq(fam, "ip6") ? NFPROTO_IPV6 : NFPROTO_INET;
+                        snprintf(s->table, sizeof(s->table), "%s", strtok_r(NULL, " ", &save));
+                        continue;
+                }
+                if (streq(kw, "chain")) {
+                        name = strtok_r(NULL, " ", &save);
+                        s->has_chain = !streq(name, "-");
+                        snprintf(s->chain, sizeof(s->chain), "%s", name);
+                        continue;
+                }
+                name = strtok_r(NULL, " ", &save);
+                if (!name)
+                        die("missing group name");
+                if (streq(kw, "group")) {
+                        struct spec_group *g;
+                        if (s->n_groups == MAX_GROUPS)
+                                die("too many groups");
+                        g = &s->groups[s->n_groups++];
+                        snprintf(g->name, sizeof(g->name), "%s", name);
+                        g->g.families = FAMILY_BOTH;
+                        while ((rest = strtok_r(NULL, " ", &save))) {
+                                if (strncmp(rest, "families=", 9) == 0)
+                                        g->g.families = streq(rest + 9, "v4") ? FAMILY_IPV4 :
+                                                        streq(rest + 9, "v6") ? FAMILY_IPV6 : FAMILY_BOTH;
+                                else if (strncmp(rest, "interval=", 9) == 0)
+                                        g->g.interval = atoi(rest + 9) != 0;
+                                else if (strncmp(rest, "comment=", 8) == 0) {
+                                        /* the rest of the line, spaces included */
+                                        snprintf(g->comment, sizeof(g->comment), "%s%s%s", rest + 8,
+                                                 save && *save ? " " : "", save ? save : "");
+                                        break;
+                                }
+                        }
+                } else if (streq(kw, "elem")) {
+                        struct ip_addr a;
+                        parse_addr(strtok_r(NULL, " ", &save), &a);
+                        add_element(find_group(s, name), &a, parse_secs(strtok_r(NULL, " ", &save)));
+                } else if (streq(kw, "range")) {
+                        struct ip_addr a;
+                        uint32_t first;
+                        unsigned long count;
+                        uint64_t secs;
+                        parse_addr(strtok_r(NULL, " ", &save), &a);
+                        count = strtoul(strtok_r(NULL, " ", &save), NULL, 10);
+                        secs = parse_secs(strtok_r(NULL, " ", &save));
+                        memcpy(&first, a.u.bytes, 4);
+                        for (unsigned long i = 0; i < count; i++) {
+                                uint32_t v = htonl(ntohl(first) + (uint32_t) i);
+                                memcpy(a.u.bytes, &v, 4);
+                                add_element(find_group(s, name), &a, secs);
+                        }
+                } else if (streq(kw, "allow")) {
+                        struct spec_group *g = find_group(s, name);
+                        const char *proto = strtok_r(NULL, " ", &save);
+                        while ((rest = strtok_r(NULL, " ", &save)) && g->g.n_allow < ELEMENTSOF(g->allow)) {
+                                struct port_range *p = &g->allow[g->g.n_allow++];
+                                char *dash = strchr(rest, '-');
+                                p->proto = streq(proto, "udp") ? IPPROTO_UDP : IPPROTO_TCP;
+                                p->first = (uint16_t) atoi(rest);
+                                p->last = dash ? (uint16_t) atoi(dash + 1) : p->first;
+                        }
+                } else
+                        die("unknown spec line");
+        }
+}
+
+/* Fills in expiries relative to now and the flat group array the ruleset points to. */
+static void spec_ruleset(struct spec *s, usec_t now, usec_t shift, struct nft_ruleset *ret) {
+        for (size_t i = 0; i < s->n_groups; i++) {
+                struct spec_group *g = &s->groups[i];
+                for (size_t j = 0; j < g->n_v4; j++)
+                        g->v4[j].expiry = g->s4[j] == UINT64_MAX ? USEC_INFINITY : now + shift + g->s4[j] * USEC_PER_SEC;
+                for (size_t j = 0; j < g->n_v6; j++)
+                        g->v6[j].expiry = g->s6[j] == UINT64_MAX ? USEC_INFINITY : now + shift + g->s6[j] * USEC_PER_SEC;
+                g->g.name = g->name;
+                g->g.comment = g->comment[0] ? g->comment : NULL;
+                g->g.v4 = g->v4;
+                g->g.v6 = g->v6;
+                g->g.n_v4 = g->n_v4;
+                g->g.n_v6 = g->n_v6;
+                g->g.allow = g->allow;
+                s->flat[i] = g->g;
+        }
+        *ret = (struct nft_ruleset) {
+                .family = s->family,
+                .table = s->table,
+                .chain = s->has_chain ? s->chain : NULL,
+                .groups = s->flat,
+                .n_groups = s->n_groups,
+        };
+}
+
+static void spec_free(struct spec *s) {
+        for (size_t i = 0; i < s->n_groups; i++) {
+                free(s->groups[i].v4);
+                free(s->groups[i].v6);
+                free(s->groups[i].s4);
+                free(s->groups[i].s6);
+        }
+}
+
+static int report(int r, const struct nft_error *err) {
+        if (r < 0) {
+                printf("error: %s: %s: %s\n", err->object, err->hint, strerror(-r));
+                fflush(stdout);
+        }
+        return r;
+}
+
+struct monitor_ctx {
+        struct nft *n;
+        struct spec *spec;
+        unsigned restores;
+};
+
+static void on_foreign_change(struct nft *n, void *userdata) {
+        struct monitor_ctx *m = userdata;
+        struct nft_ruleset want;
+        struct nft_error err;
+        int r;
+
+        spec_ruleset(m->spec, now_usec(CLOCK_BOOTTIME), 0, &want);
+        r = report(nft_apply(n, &want, now_usec(CLOCK_BOOTTIME), true, &err), &err);
+        printf("restored after a foreign change: %s\n", r >= 0 ? "ok" : "failed");
+        fflush(stdout);
+        m->restores++;
+}
+
+static int run_monitor(struct nft *n, struct spec *s, unsigned seconds) {
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        struct monitor_ctx m = { .n = n, .spec = s };
+        struct nft_ruleset want;
+        struct nft_error err;
+        int r;
+
+        r = sd_event_default(&e);
+        if (r < 0)
+                return r;
+        spec_ruleset(s, now_usec(CLOCK_BOOTTIME), 0, &want);
+        r = report(nft_apply(n, &want, now_usec(CLOCK_BOOTTIME), false, &err), &err);
+        if (r < 0)
+                return r;
+        r = nft_monitor_start(n, e, on_foreign_change, &m);
+        if (r < 0)
+                return r;
+        /* Our own applies must not come back as foreign changes. */
+        spec_ruleset(s, now_usec(CLOCK_BOOTTIME), 0, &want);
+        r = report(nft_apply(n, &want, now_usec(CLOCK_BOOTTIME), true, &err), &err);
+        if (r < 0)
+                return r;
+        printf("monitoring\n");
+        fflush(stdout);
+        r = sd_event_add_time_relative(e, NULL, CLOCK_MONOTONIC, seconds * USEC_PER_SEC, 0, NULL, NULL);
+        if (r < 0)
+                return r;
+        {
+                sigset_t mask;
+                sigemptyset(&mask);
+                sigaddset(&mask, SIGTERM);
+                if (sigprocmask(SIG_BLOCK, &mask, NULL) >= 0)
+                        (void) sd_event_add_signal(e, NULL, SIGTERM, NULL, NULL);
+        }
+        r = sd_event_loop(e);
+        printf("restores: %u\n", m.restores);
+        return r;
+}
+
+static int compare_usec(const void *a, const void *b) {
+        usec_t x = *(const usec_t *) a, y = *(const usec_t *) b;
+        return x < y ? -1 : x > y;
+}
+
+static int run_bench(struct nft *n, struct spec *s, unsigned runs, bool monitor) {
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        _cleanup_free_ usec_t *t = calloc(runs ? runs : 1, sizeof(usec_t));
+        struct nft_ruleset want;
+        struct nft_error err;
+        int r;
+
+        if (!t)
+                return -ENOMEM;
+        if (monitor) {
+                r = sd_event_default(&e);
+                if (r < 0)
+                        return r;
+                r = nft_monitor_start(n, e, NULL, NULL);
+                if (r < 0)
+                        return r;
+        }
+        for (unsigned i = 0; i < runs; i++) {
+                usec_t start = now_usec(CLOCK_MONOTONIC), now = now_usec(CLOCK_BOOTTIME);
+                /* Move every expiry so that every run sends the whole content. */
+                spec_ruleset(s, now, (usec_t) (i + 1) * USEC_PER_SEC, &want);
+                r = report(nft_apply(n, &want, now, false, &err), &err);
+                if (r < 0)
+                        return r;
+                t[i] = now_usec(CLOCK_MONOTONIC) - start;
+                if (e)
+                        (void) sd_event_run(e, 0); /* drain whatever events arrived */
+        }
+        qsort(t, runs, sizeof(*t), compare_usec);
+        printf("%.2f\n", (double) t[runs / 2] / 1000.0);
+        return 0;
+}
+
+static int gen_cb(const struct nlmsghdr *nlh, void *data) {
+        const struct nlattr *a;
+
+        mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg))
+                if (mnl_attr_get_type(a) == NFTA_GEN_ID)
+                        *(uint32_t *) data = ntohl(mnl_attr_get_u32(a));
+        return MNL_CB_OK;
+}
+
+/* NFT_MSG_GETGEN with plain libmnl: the module keeps its own copy private. */
+static int print_generation(void) {
+        static char buf[16384];
+        struct mnl_socket *nl = mnl_socket_open(NETLINK_NETFILTER);
+        struct nlmsghdr *nlh;
+        struct nfgenmsg *g;
+        uint32_t id = 0;
+        ssize_t k;
+        int r = -EIO;
+
+        if (!nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0)
+                goto finish;
+        nlh = mnl_nlmsg_put_header(buf);
+        nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETGEN;
+        nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+        nlh->nlmsg_seq = 1;
+        g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
+        g->nfgen_family = AF_UNSPEC;
+        g->version = NFNETLINK_V0;
+        if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+                goto finish;
+        while ((k = mnl_socket_recvfrom(nl, buf, sizeof(buf))) > 0) {
+                r = mnl_cb_run(buf, (size_t) k, 1, mnl_socket_get_portid(nl), gen_cb, &id);
+                if (r <= MNL_CB_STOP)
+                        break;
+        }
+        if (r == MNL_CB_STOP)
+                printf("%" PRIu32 "\n", id);
+finish:
+        if (nl)
+                mnl_socket_close(nl);
+        return r == MNL_CB_STOP ? 0 : -EIO;
+}
+
+int main(int argc, char *argv[]) {
+        _cleanup_(nft_freep) struct nft *n = NULL;
+        static struct spec s;
+        struct nft_ruleset want;
+        struct nft_error err;
+        const char *mode;
+        int r = 0;
+
+        if (argc < 3)
+                die("usage: nft-driver apply|force|script|remove|monitor|bench SPEC...");
+        mode = argv[1];
+        if (streq(mode, "generation"))
+                return print_generation() < 0 ? 1 : 0;
+        if (streq(mode, "script")) {
+                parse_spec(argv[2], &s);
+                spec_ruleset(&s, now_usec(CLOCK_BOOTTIME), 0, &want);
+                r = nft_write_script(stdout, &want, now_usec(CLOCK_BOOTTIME));
+                spec_free(&s);
+                return r < 0 ? 1 : 0;
+        }
+
+        r = nft_open(&n);
+        if (r < 0) {
+                printf("error: netlink socket: %s\n", strerror(-r));
+                return 1;
+        }
+        if (streq(mode, "apply") || streq(mode, "force")) {
+                /* Expiries count from the start, so the same spec twice is the same content
+                 * and its timeouts shrink from one apply to the next. */
+                usec_t base = now_usec(CLOCK_BOOTTIME);
+                bool failed = false;
+                for (int i = 2; i < argc; i++) {
+                        usec_t now;
+                        if (strncmp(argv[i], "sleep=", 6) == 0) {
+                                sleep((unsigned) atoi(argv[i] + 6));
+                                continue;
+                        }
+                        now = now_usec(CLOCK_BOOTTIME);
+                        spec_free(&s);
+                        parse_spec(argv[i], &s);
+                        spec_ruleset(&s, base, 0, &want);
+                        r = report(nft_apply(n, &want, now, streq(mode, "force"), &err), &err);
+                        if (r >= 0)
+                                printf("%s\n", r > 0 ? "committed" : "unchanged");
+                        failed = failed || r < 0;
+                }
+                r = failed ? -EIO : 0;
+        } else if (streq(mode, "remove")) {
+                parse_spec(argv[2], &s);
+                spec_ruleset(&s, now_usec(CLOCK_BOOTTIME), 0, &want);
+                r = report(nft_apply(n, &want, now_usec(CLOCK_BOOTTIME), false, &err), &err);
+                if (r >= 0)
+                        r = report(nft_remove(n, &want, &err), &err);
+        } else if (streq(mode, "monitor") && argc >= 4) {
+                parse_spec(argv[2], &s);
+                r = run_monitor(n, &s, (unsigned) atoi(argv[3]));
+        } else if (streq(mode, "bench") && argc >= 4) {
+                parse_spec(argv[2], &s);
+                r = run_bench(n, &s, (unsigned) atoi(argv[3]), argc >= 5 && streq(argv[4], "monitor"));
+        } else
+                die("unknown mode");
+        spec_free(&s);
+        return r < 0 ? 1 : 0;
+}

@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The pure parts of the nft module: timeouts, comments, the element walk, port merging and
+ * the --dry-run script. The kernel side is covered by tests/integration/nft-*.sh. */
+#include <arpa/inet.h>
+#include <linux/netfilter.h>
+
+#include "nft-internal.h"
+
+#define ASSERT_EQ(a, b)                                                                            \
+        do {                                                                                       \
+                long long _a = (long long) (a), _b = (long long) (b);                              \
+                if (_a != _b) {                                                                    \
+                        fprintf(stderr, "%s:%d: %s == %lld, expected %lld\n", __FILE__, __LINE__, #a, _a, _b); \
+                        abort();                                                                   \
+                }                                                                                  \
+        } while (0)
+#define ASSERT_STREQ(a, b)                                                                         \
+        do {                                                                                       \
+                if (strcmp((a), (b)) != 0) {                                                       \
+                        fprintf(stderr, "%s:%d: got \"%s\", expected \"%s\"\n", __FILE__, __LINE__, (a), (b)); \
+                        abort();                                                                   \
+                }                                                                                  \
+        } while (0)
+
+static struct nft_element elem(const char *text, uint8_t len, usec_t expiry) {
+        struct nft_element e = { .expiry = expiry };
+        e.addr.family = strchr(text, ':') ? AF_INET6 : AF_INET;
+        e.addr.prefixlen = len;
+        if (inet_pton(e.addr.family, text, e.addr.u.bytes) != 1)
+                abort();
+        return e;
+}
+
+static void test_timeout(void) {
+        usec_t now = 1000 * USEC_PER_SEC;
+        ASSERT_EQ(nft_timeout_sec(USEC_INFINITY, now), 0);
+        ASSERT_EQ(nft_timeout_sec(now, now), 1);             /* never 0: that is "forever" */
+        ASSERT_EQ(nft_timeout_sec(now - 5, now), 1);
+        ASSERT_EQ(nft_timeout_sec(now + 1, now), 1);         /* rounded up */
+        ASSERT_EQ(nft_timeout_sec(now + USEC_PER_SEC, now), 1);
+        ASSERT_EQ(nft_timeout_sec(now + USEC_PER_SEC + 1, now), 2);
+        ASSERT_EQ(nft_timeout_sec(now + 3600 * USEC_PER_SEC, now), 3600);
+        ASSERT_EQ(nft_timeout_sec(UINT64_MAX - 1, now), NFT_TIMEOUT_MAX_SEC);
+}
+
+static void test_comment(void) {
+        char out[NFT_COMMENT_MAX + 1], in[300];
+
+        nft_comment_sanitize("WiseMo \"csall\"\nhosts", out);
+        ASSERT_STREQ(out, "WiseMo 'csall' hosts");
+        nft_comment_sanitize(NULL, out);
+        ASSERT_STREQ(out, "");
+        /* 127 ASCII bytes then a 2-byte character: the cut falls inside it, so it goes. */
+        memset(in, 'a', 127);
+        strcpy(in + 127, "\xc3\xa6zz");
+        nft_comment_sanitize(in, out);
+        ASSERT_EQ(strlen(out), 127);
+        memset(in, 'a', 126);
+        strcpy(in + 126, "\xc3\xa6zz");
+        nft_comment_sanitize(in, out);
+        ASSERT_EQ(strlen(out), 128);
+}
+
+static void test_iter(void) {
+        struct nft_element e[] = {
+                elem("10.0.0.0", 8, USEC_INFINITY),
+                elem("10.1.0.0", 16, 5),      /* inside the previous prefix: skipped */
+                elem("192.0.2.1", 32, 7),
+                elem("192.0.2.1", 32, 7),     /* duplicate: skipped */
+                elem("2001:db8::1", 128, 7),  /* wrong family: skipped */
+                elem("192.0.2.0", 32, 7),     /* unsorted: skipped */
+                elem("255.255.255.0", 24, USEC_INFINITY),
+        };
+        struct nft_element_iter it;
+        uint8_t first[16], next[16];
+        bool top;
+
+        nft_element_iter_init(&it, e, ELEMENTSOF(e), AF_INET, true);
+        ASSERT_EQ(nft_element_iter_next(&it, first, next, &top) == &e[0], 1);
+        ASSERT_EQ(top, 0);
+        ASSERT_EQ(next[0], 11);
+        ASSERT_EQ(nft_element_iter_next(&it, first, next, &top) == &e[2], 1);
+        ASSERT_EQ(next[3], 2);
+        ASSERT_EQ(nft_element_iter_next(&it, first, next, &top) == &e[6], 1);
+        ASSERT_EQ(top, 1); /* no end element past the top of the address space */
+        ASSERT_EQ(nft_element_iter_next(&it, first, next, &top) == NULL, 1);
+
+        /* Without interval flag a prefix cannot be stored: skipped. */
+        nft_element_iter_init(&it, e, ELEMENTSOF(e), AF_INET, false);
+        ASSERT_EQ(nft_element_iter_next(&it, first, next, &top) == &e[2], 1);
+        ASSERT_EQ(nft_element_iter_next(&it, first, next, &top) == NULL, 1);
+}
+
+static void test_ports(void) {
+        struct port_range allow[] = {
+                { IPPROTO_TCP, 1970, 1980 }, { IPPROTO_UDP, 53, 53 }, { IPPROTO_TCP, 80, 80 },
+                { IPPROTO_TCP, 1975, 1990 }, { IPPROTO_TCP, 81, 81 },
+        }, out[ELEMENTSOF(allow)];
+        struct nft_group g = { .name = "g", .allow = allow, .n_allow = ELEMENTSOF(allow) };
+        uint8_t protos[2];
+
+        ASSERT_EQ(nft_group_protocols(&g, protos), 2);
+        ASSERT_EQ(protos[0], IPPROTO_TCP);
+        ASSERT_EQ(protos[1], IPPROTO_UDP);
+        ASSERT_EQ(nft_group_ports(&g, IPPROTO_TCP, out), 2);
+        ASSERT_EQ(out[0].first, 80);
+        ASSERT_EQ(out[0].last, 81);
+        ASSERT_EQ(out[1].first, 1970);
+        ASSERT_EQ(out[1].last, 1990);
+}
+
+static void test_script(void) {
+        struct nft_element v4[] = { elem("192.0.2.1", 32, 3600 * USEC_PER_SEC), elem("198.51.100.0", 24, USEC_INFINITY) };
+        struct port_range allow[] = { { IPPROTO_TCP, 80, 80 }, { IPPROTO_TCP, 1970, 1970 } };
+        struct nft_group g = {
+                .name = "csall", .comment = "WiseMo", .families = FAMILY_BOTH, .interval = true,
+                .v4 = v4, .n_v4 = ELEMENTSOF(v4), .allow = allow, .n_allow = ELEMENTSOF(allow),
+        };
+        struct nft_ruleset want = { .family = NFPROTO_IPV4, .table = "t", .chain = "c", .groups = &g, .n_groups = 1 };
+        char *text = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&text, &size);
+
+        ASSERT_EQ(nft_write_script(f, &want, 0), 0);
+        fclose(f);
+        ASSERT_STREQ(text,
+                "#!/usr/sbin/nft -f\n"
+                "# allowlistd --dry-run: what one full apply would do, in one transaction\n"
+                "add table ip t\n"
+                "add set ip t csall_v4 { type ipv4_addr; flags interval,timeout; comment \"WiseMo\"; }\n"
+                "add chain ip t c\n"
+                "flush set ip t csall_v4\n"
+                "add element ip t csall_v4 { 192.0.2.1 timeout 3600s, 198.51.100.0/24 }\n"
+                "flush chain ip t c\n"
+                "add rule ip t c ip daddr @csall_v4 tcp dport { 80, 1970 } counter accept comment \"csall\"\n");
+        free(text);
+}
+
+int main(void) {
+        test_timeout();
+        test_comment();
+        test_iter();
+        test_ports();
+        test_script();
+        return 0;
+}
