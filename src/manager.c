@@ -723,12 +723,14 @@ static void on_entry_added(const struct ledger *l, const struct ledger_entry *e,
         struct group_state *g = userdata;
         const char *host = g->answer_host;
         char a[ADDR_STRLEN], until[TIMESTAMP_MAX];
+        size_t n;
 
         if (++g->added_logged > ADDED_LOG_MAX)
                 return;
+        n = ledger_host_count(l, host);
         log_event(LOG_INFO, MESSAGE_ADDRESSES_ADDED, g->config->name, host, addr_to_string(&e->addr, a),
-                  "%s: +%s (now %zu addresses, valid until %s)", host, a,
-                  ledger_host_count(l, host), format_timestamp(until, sizeof(until), boottime_to_realtime(e->expiry)));
+                  "%s: +%s (now %zu address%s, valid until %s)", host, a, n, n == 1 ? "" : "es",
+                  format_timestamp(until, sizeof(until), boottime_to_realtime(e->expiry)));
 }
 
 static void host_on_result(struct resolver *r, const struct resolver_result *res, void *userdata) {
