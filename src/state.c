@@ -345,15 +345,22 @@ static int state_parse(FILE *f, struct state **ret) {
 
 int state_load(const char *path, struct state **ret) {
         _cleanup_fclose_ FILE *f = NULL;
+        _cleanup_close_ int fd = -EBADF;
         struct stat st;
 
-        f = fopen(path, "re");
-        if (!f)
+        /* O_NONBLOCK: a FIFO planted at the path must not hang the start-up; it is refused
+         * below like anything else that is not a regular file. */
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0)
                 return -errno;
-        if (fstat(fileno(f), &st) < 0)
+        if (fstat(fd, &st) < 0)
                 return -errno;
         if (!S_ISREG(st.st_mode))
                 return -EBADMSG;
+        f = fdopen(fd, "r");
+        if (!f)
+                return -errno;
+        fd = -EBADF; /* owned by f now */
         return state_parse(f, ret);
 }
 

@@ -409,6 +409,11 @@ static void test_corrupt(void) {
                 ASSERT_TRUE(r == -EBADMSG || r == -EISDIR);
         }
         ASSERT_EQ(0, rmdir(path));
+
+        /* A FIFO: refused at once, not waited on. */
+        ASSERT_EQ(0, mkfifo(path, 0600));
+        assert_rejected(path, "FIFO");
+        ASSERT_EQ(0, unlink(path));
 }
 
 static void test_record_limit(void) {
@@ -513,7 +518,7 @@ static void count_files(const char *in, const char *base, size_t *ret_state, siz
 
 static void test_crash_safety(void) {
         _cleanup_free_ char *crash_dir = path_in_dir("crash.d"), *path = path_in_dir("crash.d/crash");
-        _cleanup_(state_freep) struct state *a = make_big_state(1, 20000), *b = make_big_state(2, 30000);
+        _cleanup_(state_freep) struct state *a = make_big_state(1, 6000), *b = make_big_state(2, 9000);
         unsigned seed = (unsigned) time(NULL), left_tmp = 0, saw_a = 0, saw_b = 0;
         usec_t start, per_save;
 
