@@ -22,8 +22,8 @@
  * last line holds the number of address and host lines and the FNV-1a 64 hash of every byte
  * before it, so a truncated or damaged file is refused as a whole instead of half-loaded. */
 
-#define STATE_MAGIC "allowlistd-state"
 #define STATE_VERSION 1
+#define STATE_HEADER "allowlistd-state 1" /* a new format gets a new number here */
 #define STATE_LINE_MAX 1024           /* longest valid host line is about 520 bytes */
 #define STATE_RECORDS_MAX 1000000U    /* a gateway has hundreds; this only bounds a bad file */
 #define STATE_ERROR_MAX (sizeof(((struct state_host *) NULL)->last_error) - 1)
@@ -305,7 +305,7 @@ static int state_parse(FILE *f, struct state **ret) {
 
                 if (lineno == 1) {
                         /* Another version is refused like a corrupt file: set aside, not guessed at. */
-                        if (!streq(line, STATE_MAGIC " 1"))
+                        if (!streq(line, STATE_HEADER))
                                 return -EBADMSG;
                         continue;
                 }
@@ -405,7 +405,7 @@ static int state_validate(const struct state *s) {
 static void state_write(FILE *f, const struct state *s) {
         struct state_writer w = { .f = f, .hash = FNV1A64_OFFSET };
 
-        writer_line(&w, STATE_MAGIC " %d", STATE_VERSION);
+        writer_line(&w, STATE_HEADER);
         writer_line(&w, "written %llu", (unsigned long long) s->written);
         for (size_t i = 0; i < s->n_addresses; i++) {
                 const struct state_address *a = &s->addresses[i];
