@@ -1,11 +1,1157 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <malloc.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <time.h>
+
 #include "state.h"
-/* STUB */
-int state_save(const char *path, const struct state *s) { return -ENOSYS; }
-int state_load(const char *path, struct state **ret) { return -ENOSYS; }
-int state_set_aside(const char *path, char *ret_new_path, size_t size) { return -ENOSYS; }
-struct state *state_free(struct state *s) { return NULL; }
-int state_add_address(struct state *s, const struct state_address *a) { return -ENOSYS; }
-int state_add_host(struct state *s, const struct state_host *h) { return -ENOSYS; }
-void state_print_table(const struct state *s, const struct config *c, usec_t now, FILE *f) {}
-void state_print_json(const struct state *s, const struct config *c, usec_t now, FILE *f) {}
+
+/* The file is plain text an operator can read with less(1):
+ *
+ *   allowlistd-state 1
+ *   written REALTIME_USEC
+ *   address GROUP HOST ADDRESS EXPIRY LAST_SEEN
+ *   host GROUP HOST LAST_SUCCESS LAST_FAILURE FAILING_SINCE FAILURES NEXT_REFRESH[ ERROR TEXT]
+ *   end RECORDS CHECKSUM
+ *
+ * Fields are separated by exactly one space; times are CLOCK_REALTIME usec, 0 = never. The
+ * last line holds the number of address and host lines and the FNV-1a 64 hash of every byte
+ * before it, so a truncated or damaged file is refused as a whole instead of half-loaded. */
+
+#define STATE_VERSION 1
+#define STATE_HEADER "allowlistd-state 1" /* a new format gets a new number here */
+#define STATE_LINE_MAX 1024           /* longest valid host line is about 520 bytes */
+#define STATE_RECORDS_MAX 1000000U    /* a gateway has hundreds; this only bounds a bad file */
+#define STATE_ERROR_MAX (sizeof(((struct state_host *) NULL)->last_error) - 1)
+
+#define FNV1A64_OFFSET UINT64_C(0xcbf29ce484222325)
+#define FNV1A64_PRIME UINT64_C(0x100000001b3)
+
+static uint64_t fnv1a64(uint64_t h, const void *p, size_t n) {
+        const uint8_t *b = p;
+
+        for (size_t i = 0; i < n; i++) {
+                h ^= b[i];
+                h *= FNV1A64_PRIME;
+        }
+        return h;
+}
+
+/* [a-z][a-z0-9_-]{0,30}, as config.c accepts it (the set names are NAME_v4 / NAME_v6). */
+static bool group_name_valid(const char *s) {
+        size_t n = strlen(s);
+
+        if (n == 0 || n > GROUP_NAME_MAX || !(s[0] >= 'a' && s[0] <= 'z'))
+                return false;
+        for (size_t i = 1; i < n; i++)
+                if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
+                      s[i] == '_' || s[i] == '-'))
+                        return false;
+        return true;
+}
+
+/* Lower-case DNS name without the trailing dot, as the configuration stores it: labels of
+ * 1..63 bytes from [a-z0-9_-], at most 253 bytes in all. */
+static bool host_name_valid(const char *s) {
+        size_t n = strlen(s), label = 0;
+
+        if (n == 0 || n > HOST_NAME_MAX_LEN)
+                return false;
+        for (size_t i = 0; i < n; i++) {
+                if (s[i] == '.') {
+                        if (label == 0)
+                                return false;
+                        label = 0;
+                        continue;
+                }
+                if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
+                      s[i] == '_' || s[i] == '-'))
+                        return false;
+                if (++label > 63)
+                        return false;
+        }
+        return label > 0;
+}
+
+static bool address_valid(const struct ip_addr *a) {
+        return (a->family == AF_INET && a->prefixlen == 32) ||
+               (a->family == AF_INET6 && a->prefixlen == 128);
+}
+
+static bool error_text_valid(const char *s) {
+        size_t n = strlen(s);
+
+        if (n > STATE_ERROR_MAX)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (s[i] < 0x20 || s[i] > 0x7e)
+                        return false;
+        return true;
+}
+
+/* Error texts come from c-ares and the kernel; keep them to one printable line. */
+static void error_text_sanitize(const char *s, char *buf, size_t size) {
+        size_t i;
+
+        for (i = 0; s[i] && i + 1 < size; i++)
+                buf[i] = s[i] >= 0x20 && s[i] <= 0x7e ? s[i] : '?';
+        buf[i] = 0;
+}
+
+/* Decimal without sign, leading zeros or overflow: there is one way to write each number,
+ * so the checksum is the only thing that can differ between two valid files. */
+static int parse_u64(const char *s, uint64_t *ret) {
+        uint64_t n = 0;
+
+        if (!*s || (s[0] == '0' && s[1]))
+                return -EBADMSG;
+        for (; *s; s++) {
+                if (*s < '0' || *s > '9')
+                        return -EBADMSG;
+                if (n > (UINT64_MAX - (uint64_t) (*s - '0')) / 10)
+                        return -EBADMSG;
+                n = n * 10 + (uint64_t) (*s - '0');
+        }
+        *ret = n;
+        return 0;
+}
+
+static int parse_unsigned(const char *s, unsigned *ret) {
+        uint64_t n;
+
+        if (parse_u64(s, &n) < 0 || n > UINT_MAX)
+                return -EBADMSG;
+        *ret = (unsigned) n;
+        return 0;
+}
+
+static int parse_name(const char *s, char *buf, size_t size, bool (*valid)(const char *)) {
+        if (strlen(s) >= size || !valid(s))
+                return -EBADMSG;
+        strcpy(buf, s);
+        return 0;
+}
+
+/* Splits line in place into exactly n fields separated by single spaces; *ret_rest gets what
+ * follows the n-th field's separator, or NULL when the line ends there. Empty fields (two
+ * spaces, a leading or trailing space) are errors. */
+static int split_fields(char *line, char **fields, size_t n, char **ret_rest) {
+        char *p = line;
+
+        for (size_t i = 0; i < n; i++) {
+                char *sp;
+
+                if (!p || *p == 0 || *p == ' ')
+                        return -EBADMSG;
+                fields[i] = p;
+                sp = strchr(p, ' ');
+                if (sp) {
+                        *sp = 0;
+                        p = sp + 1;
+                } else
+                        p = NULL;
+        }
+        if (p && (!ret_rest || !*p))
+                return -EBADMSG;
+        if (ret_rest)
+                *ret_rest = p;
+        return 0;
+}
+
+/* Capacity of a malloc()ed array: struct state carries no allocation count, and callers may
+ * hand us arrays they allocated themselves, so ask the allocator instead of guessing. */
+static int state_grow(void **array, size_t n, size_t size) {
+        size_t allocated = *array ? malloc_usable_size(*array) / size : 0;
+
+        return grow_array(array, &allocated, n + 1, size);
+}
+
+int state_add_address(struct state *s, const struct state_address *a) {
+        if (state_grow((void **) &s->addresses, s->n_addresses, sizeof(*a)) < 0)
+                return -ENOMEM;
+        s->addresses[s->n_addresses++] = *a;
+        return 0;
+}
+
+int state_add_host(struct state *s, const struct state_host *h) {
+        if (state_grow((void **) &s->hosts, s->n_hosts, sizeof(*h)) < 0)
+                return -ENOMEM;
+        s->hosts[s->n_hosts++] = *h;
+        return 0;
+}
+
+struct state *state_free(struct state *s) {
+        if (!s)
+                return NULL;
+        free(s->addresses);
+        free(s->hosts);
+        free(s);
+        return NULL;
+}
+
+static int parse_address_line(char *args, struct state_address *ret) {
+        struct state_address a = { .expiry = 0 };
+        char *f[5];
+
+        if (split_fields(args, f, ELEMENTSOF(f), NULL) < 0 ||
+            parse_name(f[0], a.group, sizeof(a.group), group_name_valid) < 0 ||
+            parse_name(f[1], a.host, sizeof(a.host), host_name_valid) < 0 ||
+            strchr(f[2], '/') || strlen(f[2]) >= ADDR_STRLEN ||
+            addr_parse(f[2], &a.addr) < 0 || !address_valid(&a.addr) ||
+            parse_u64(f[3], &a.expiry) < 0 ||
+            parse_u64(f[4], &a.last_seen) < 0)
+                return -EBADMSG;
+        *ret = a;
+        return 0;
+}
+
+static int parse_host_line(char *args, struct state_host *ret) {
+        struct state_host h = { .failures = 0 };
+        char *f[7], *error;
+
+        if (split_fields(args, f, ELEMENTSOF(f), &error) < 0 ||
+            parse_name(f[0], h.group, sizeof(h.group), group_name_valid) < 0 ||
+            parse_name(f[1], h.host, sizeof(h.host), host_name_valid) < 0 ||
+            parse_u64(f[2], &h.last_success) < 0 ||
+            parse_u64(f[3], &h.last_failure) < 0 ||
+            parse_u64(f[4], &h.failing_since) < 0 ||
+            parse_unsigned(f[5], &h.failures) < 0 ||
+            parse_u64(f[6], &h.next_refresh) < 0)
+                return -EBADMSG;
+        if (error) {
+                if (!error_text_valid(error))
+                        return -EBADMSG;
+                strcpy(h.last_error, error);
+        }
+        *ret = h;
+        return 0;
+}
+
+/* Reads one line without its newline into buf (NUL-terminated). Returns 1 for a line, 0 at
+ * end of file, -EBADMSG for a NUL byte, an over-long line or a last line without newline,
+ * -errno on read errors. */
+static int read_line(FILE *f, char *buf, size_t size, size_t *ret_len) {
+        size_t n = 0;
+        int c;
+
+        for (;;) {
+                c = getc_unlocked(f);
+                if (c == EOF) {
+                        if (ferror(f))
+                                return errno > 0 ? -errno : -EIO;
+                        if (n == 0)
+                                return 0;
+                        return -EBADMSG;
+                }
+                if (c == '\n')
+                        break;
+                if (c == 0 || n + 1 >= size)
+                        return -EBADMSG;
+                buf[n++] = (char) c;
+        }
+        buf[n] = 0;
+        *ret_len = n;
+        return 1;
+}
+
+static int state_parse(FILE *f, struct state **ret) {
+        _cleanup_(state_freep) struct state *s = NULL;
+        char line[STATE_LINE_MAX + 1], *args;
+        size_t len, n_records = 0, allocated_addresses = 0, allocated_hosts = 0;
+        uint64_t hash = FNV1A64_OFFSET;
+        bool have_written = false;
+        int r;
+
+        s = calloc(1, sizeof(*s));
+        if (!s)
+                return -ENOMEM;
+
+        for (unsigned lineno = 1;; lineno++) {
+                r = read_line(f, line, sizeof(line), &len);
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        return -EBADMSG; /* no "end": truncated */
+
+                if (strncmp(line, "end ", 4) == 0) {
+                        char *fields[2], *end;
+                        uint64_t count;
+                        unsigned long long checksum;
+
+                        if (!have_written ||
+                            split_fields(line + 4, fields, 2, NULL) < 0 ||
+                            parse_u64(fields[0], &count) < 0 || count != n_records ||
+                            strlen(fields[1]) != 16 ||
+                            strspn(fields[1], "0123456789abcdef") != 16)
+                                return -EBADMSG;
+                        errno = 0;
+                        checksum = strtoull(fields[1], &end, 16);
+                        if (errno != 0 || *end || checksum != hash)
+                                return -EBADMSG;
+                        /* Nothing may follow: a second "end" or appended garbage means the
+                         * file is not what we wrote. */
+                        r = read_line(f, line, sizeof(line), &len);
+                        if (r != 0)
+                                return r < 0 ? r : -EBADMSG;
+                        break;
+                }
+
+                hash = fnv1a64(hash, line, len);
+                hash = fnv1a64(hash, "\n", 1);
+
+                if (lineno == 1) {
+                        /* Another version is refused like a corrupt file: set aside, not guessed at. */
+                        if (!streq(line, STATE_HEADER))
+                                return -EBADMSG;
+                        continue;
+                }
+                if (lineno == 2) {
+                        if (strncmp(line, "written ", 8) != 0 || parse_u64(line + 8, &s->written) < 0)
+                                return -EBADMSG;
+                        have_written = true;
+                        continue;
+                }
+
+                if (++n_records > STATE_RECORDS_MAX)
+                        return -EBADMSG;
+
+                if (strncmp(line, "address ", 8) == 0) {
+                        args = line + 8;
+                        if (grow_array((void **) &s->addresses, &allocated_addresses,
+                                       s->n_addresses + 1, sizeof(*s->addresses)) < 0)
+                                return -ENOMEM;
+                        if (parse_address_line(args, &s->addresses[s->n_addresses]) < 0)
+                                return -EBADMSG;
+                        s->n_addresses++;
+                } else if (strncmp(line, "host ", 5) == 0) {
+                        args = line + 5;
+                        if (grow_array((void **) &s->hosts, &allocated_hosts,
+                                       s->n_hosts + 1, sizeof(*s->hosts)) < 0)
+                                return -ENOMEM;
+                        if (parse_host_line(args, &s->hosts[s->n_hosts]) < 0)
+                                return -EBADMSG;
+                        s->n_hosts++;
+                } else
+                        return -EBADMSG;
+        }
+
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+int state_load(const char *path, struct state **ret) {
+        _cleanup_fclose_ FILE *f = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        struct stat st;
+
+        /* O_NONBLOCK: a FIFO planted at the path must not hang the start-up; it is refused
+         * below like anything else that is not a regular file. */
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0)
+                return -errno;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode))
+                return -EBADMSG;
+        f = fdopen(fd, "r");
+        if (!f)
+                return -errno;
+        fd = -EBADF; /* owned by f now */
+        return state_parse(f, ret);
+}
+
+struct state_writer {
+        FILE *f;
+        uint64_t hash;
+};
+
+static void writer_line(struct state_writer *w, const char *fmt, ...) _printf_(2, 3);
+static void writer_line(struct state_writer *w, const char *fmt, ...) {
+        char line[STATE_LINE_MAX + 2];
+        va_list ap;
+        int n;
+
+        va_start(ap, fmt);
+        n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
+        va_end(ap);
+        /* Every record is validated before writing, so this cannot be cut; assert it anyway:
+         * a cut line would be a file state_load() refuses. */
+        if (n < 0 || (size_t) n >= sizeof(line) - 1)
+                abort();
+        line[n++] = '\n';
+        w->hash = fnv1a64(w->hash, line, (size_t) n);
+        fwrite(line, 1, (size_t) n, w->f);
+}
+
+static int state_validate(const struct state *s) {
+        if (s->n_addresses > STATE_RECORDS_MAX || s->n_hosts > STATE_RECORDS_MAX - s->n_addresses)
+                return -E2BIG;
+        for (size_t i = 0; i < s->n_addresses; i++) {
+                const struct state_address *a = &s->addresses[i];
+
+                if (!group_name_valid(a->group) || !host_name_valid(a->host) || !address_valid(&a->addr))
+                        return -EINVAL;
+        }
+        for (size_t i = 0; i < s->n_hosts; i++)
+                if (!group_name_valid(s->hosts[i].group) || !host_name_valid(s->hosts[i].host))
+                        return -EINVAL;
+        return 0;
+}
+
+static void state_write(FILE *f, const struct state *s) {
+        struct state_writer w = { .f = f, .hash = FNV1A64_OFFSET };
+
+        writer_line(&w, STATE_HEADER);
+        writer_line(&w, "written %llu", (unsigned long long) s->written);
+        for (size_t i = 0; i < s->n_addresses; i++) {
+                const struct state_address *a = &s->addresses[i];
+                char buf[ADDR_STRLEN];
+
+                writer_line(&w, "address %s %s %s %llu %llu", a->group, a->host,
+                            addr_to_string(&a->addr, buf),
+                            (unsigned long long) a->expiry, (unsigned long long) a->last_seen);
+        }
+        for (size_t i = 0; i < s->n_hosts; i++) {
+                const struct state_host *h = &s->hosts[i];
+                char error[sizeof(h->last_error)];
+
+                error_text_sanitize(h->last_error, error, sizeof(error));
+                writer_line(&w, "host %s %s %llu %llu %llu %u %llu%s%s", h->group, h->host,
+                            (unsigned long long) h->last_success,
+                            (unsigned long long) h->last_failure,
+                            (unsigned long long) h->failing_since, h->failures,
+                            (unsigned long long) h->next_refresh,
+                            error[0] ? " " : "", error);
+        }
+        fprintf(f, "end %zu %016llx\n", s->n_addresses + s->n_hosts, (unsigned long long) w.hash);
+}
+
+/* Splits path into its directory (for the fsync after rename) and its last component. */
+static int path_split(const char *path, char **ret_dir, const char **ret_base) {
+        const char *slash = strrchr(path, '/');
+        char *dir;
+
+        if (!slash)
+                dir = strdup(".");
+        else if (slash == path)
+                dir = strdup("/");
+        else
+                dir = strndup(path, (size_t) (slash - path));
+        if (!dir)
+                return -ENOMEM;
+        *ret_dir = dir;
+        *ret_base = slash ? slash + 1 : path;
+        return 0;
+}
+
+/* A write killed between mkostemp() and rename() leaves PATH.tmp-XXXXXX behind. There is one
+ * writer per state file (the daemon), so any such file is a leftover: remove it, so crashes do
+ * not accumulate them. */
+static void remove_stale_temporaries(int dir_fd, const char *base) {
+        size_t n = strlen(base);
+        DIR *d;
+        int fd;
+
+        fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return;
+        d = fdopendir(fd);
+        if (!d) {
+                close(fd);
+                return;
+        }
+        for (struct dirent *de; (de = readdir(d));) {
+                const char *suffix = de->d_name + n;
+
+                if (strncmp(de->d_name, base, n) != 0 || strncmp(suffix, ".tmp-", 5) != 0 ||
+                    strlen(suffix + 5) != 6)
+                        continue;
+                (void) unlinkat(dir_fd, de->d_name, 0);
+        }
+        closedir(d);
+}
+
+int state_save(const char *path, const struct state *s) {
+        _cleanup_free_ char *dir = NULL, *tmp = NULL;
+        _cleanup_close_ int dir_fd = -EBADF;
+        const char *base;
+        FILE *f;
+        int fd, r;
+
+        r = state_validate(s);
+        if (r < 0)
+                return r;
+        r = path_split(path, &dir, &base);
+        if (r < 0)
+                return r;
+        if (isempty(base))
+                return -EISDIR;
+        if (asprintf(&tmp, "%s.tmp-XXXXXX", path) < 0) {
+                tmp = NULL;
+                return -ENOMEM;
+        }
+
+        dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dir_fd < 0)
+                return -errno;
+        remove_stale_temporaries(dir_fd, base);
+
+        fd = mkostemp(tmp, O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        /* mkostemp() makes it 0600; the state is not secret and --status may run as anyone
+         * who can reach the directory. */
+        if (fchmod(fd, 0644) < 0) {
+                r = -errno;
+                close(fd);
+                goto fail;
+        }
+        f = fdopen(fd, "w");
+        if (!f) {
+                r = -errno;
+                close(fd);
+                goto fail;
+        }
+        state_write(f, s);
+        if (fflush(f) != 0 || ferror(f)) {
+                r = errno > 0 ? -errno : -EIO;
+                fclose(f);
+                goto fail;
+        }
+        if (fsync(fileno(f)) < 0) {
+                r = -errno;
+                fclose(f);
+                goto fail;
+        }
+        if (fclose(f) != 0) {
+                r = errno > 0 ? -errno : -EIO;
+                goto fail;
+        }
+        if (rename(tmp, path) < 0) {
+                r = -errno;
+                goto fail;
+        }
+        /* The rename is durable only once the directory is. */
+        if (fsync(dir_fd) < 0)
+                return -errno;
+        return 0;
+
+fail:
+        (void) unlink(tmp);
+        return r;
+}
+
+int state_set_aside(const char *path, char *ret_new_path, size_t size) {
+        char stamp[32], target[PATH_MAX];
+        time_t t = time(NULL);
+        struct tm tm;
+
+        if (!localtime_r(&t, &tm) || strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", &tm) == 0)
+                return -EINVAL;
+
+        for (unsigned i = 0; i < 100; i++) {
+                int n;
+
+                if (i == 0)
+                        n = snprintf(target, sizeof(target), "%s.bad-%s", path, stamp);
+                else
+                        n = snprintf(target, sizeof(target), "%s.bad-%s-%u", path, stamp, i);
+                if (n < 0 || (size_t) n >= sizeof(target))
+                        return -ENAMETOOLONG;
+                if (ret_new_path && (size_t) n >= size)
+                        return -ENOBUFS;
+
+                /* RENAME_NOREPLACE: never overwrite an earlier bad file someone may be examining. */
+                if (renameat2(AT_FDCWD, path, AT_FDCWD, target, RENAME_NOREPLACE) >= 0) {
+                        if (ret_new_path)
+                                memcpy(ret_new_path, target, (size_t) n + 1);
+                        return 0;
+                }
+                if (errno == EINVAL) {
+                        /* The file system does not know RENAME_NOREPLACE. */
+                        if (access(target, F_OK) >= 0)
+                                continue;
+                        if (rename(path, target) < 0)
+                                return -errno;
+                        if (ret_new_path)
+                                memcpy(ret_new_path, target, (size_t) n + 1);
+                        return 0;
+                }
+                if (errno != EEXIST)
+                        return -errno;
+        }
+        return -EEXIST;
+}
+
+/* --status. Groups appear in configuration order (file order without a configuration), hosts
+ * in configuration order within their group, then whatever the file has beyond that. */
+
+struct status_entry {
+        const char *group;
+        const char *host;           /* NULL: the group's own row (static entries, domains) */
+        size_t pos;                 /* position in the file, SIZE_MAX for configuration entries */
+        size_t group_rank, host_rank;
+        const struct group *config; /* NULL when the group is not (or no longer) configured */
+};
+
+struct status_view {
+        const struct state *s;
+        const struct config *c;
+        usec_t now;
+        struct status_entry *entries;
+        size_t n_entries;
+        size_t *by_address; /* indices into s->addresses, sorted by group, host, position */
+        size_t *by_host;    /* same for s->hosts */
+};
+
+static int strcmp_null_first(const char *a, const char *b) {
+        if (!a || !b)
+                return a ? 1 : b ? -1 : 0;
+        return strcmp(a, b);
+}
+
+static int entry_compare_name(const void *x, const void *y) {
+        const struct status_entry *a = x, *b = y;
+        int r;
+
+        r = strcmp(a->group, b->group);
+        if (r == 0)
+                r = strcmp_null_first(a->host, b->host);
+        if (r == 0)
+                r = a->pos < b->pos ? -1 : a->pos > b->pos;
+        return r;
+}
+
+static int entry_compare_rank(const void *x, const void *y) {
+        const struct status_entry *a = x, *b = y;
+
+        if (a->group_rank != b->group_rank)
+                return a->group_rank < b->group_rank ? -1 : 1;
+        if (a->host_rank != b->host_rank)
+                return a->host_rank < b->host_rank ? -1 : 1;
+        return strcmp_null_first(a->host, b->host);
+}
+
+static int address_index_compare(const void *x, const void *y, void *userdata) {
+        const struct state *s = userdata;
+        size_t i = *(const size_t *) x, j = *(const size_t *) y;
+        int r;
+
+        r = strcmp(s->addresses[i].group, s->addresses[j].group);
+        if (r == 0)
+                r = strcmp(s->addresses[i].host, s->addresses[j].host);
+        return r ? r : i < j ? -1 : i > j;
+}
+
+static int host_index_compare(const void *x, const void *y, void *userdata) {
+        const struct state *s = userdata;
+        size_t i = *(const size_t *) x, j = *(const size_t *) y;
+        int r;
+
+        r = strcmp(s->hosts[i].group, s->hosts[j].group);
+        if (r == 0)
+                r = strcmp(s->hosts[i].host, s->hosts[j].host);
+        return r ? r : i < j ? -1 : i > j;
+}
+
+static const struct group *config_group(const struct config *c, const char *name, size_t *ret_index) {
+        if (!c)
+                return NULL;
+        for (size_t i = 0; i < c->n_groups; i++)
+                if (streq(c->groups[i].name, name)) {
+                        *ret_index = i;
+                        return &c->groups[i];
+                }
+        return NULL;
+}
+
+static bool config_host_index(const struct group *g, const char *host, size_t *ret_index) {
+        if (!g)
+                return false;
+        for (size_t i = 0; i < g->n_hosts; i++)
+                if (streq(g->hosts[i], host)) {
+                        *ret_index = i;
+                        return true;
+                }
+        return false;
+}
+
+static void status_view_done(struct status_view *v) {
+        free(v->entries);
+        free(v->by_address);
+        free(v->by_host);
+}
+
+static int status_view_build(struct status_view *v, const struct state *s, const struct config *c, usec_t now) {
+        size_t n = 0, allocated = 0, out = 0;
+        struct status_entry *e = NULL;
+        size_t n_config_groups = c ? c->n_groups : 0;
+
+        *v = (struct status_view) { .s = s, .c = c, .now = now };
+
+#define PUSH(...)                                                                       \
+        do {                                                                            \
+                if (grow_array((void **) &e, &allocated, n + 1, sizeof(*e)) < 0)        \
+                        goto oom;                                                       \
+                e[n++] = (struct status_entry) { __VA_ARGS__ };                         \
+        } while (0)
+        for (size_t i = 0; i < n_config_groups; i++) {
+                PUSH(.group = c->groups[i].name, .host = NULL, .pos = SIZE_MAX);
+                for (size_t j = 0; j < c->groups[i].n_hosts; j++)
+                        PUSH(.group = c->groups[i].name, .host = c->groups[i].hosts[j], .pos = SIZE_MAX);
+        }
+        /* Addresses come first in the file. */
+        for (size_t i = 0; i < s->n_addresses; i++)
+                PUSH(.group = s->addresses[i].group, .host = s->addresses[i].host, .pos = i);
+        for (size_t i = 0; i < s->n_hosts; i++)
+                PUSH(.group = s->hosts[i].group, .host = s->hosts[i].host, .pos = s->n_addresses + i);
+#undef PUSH
+
+        /* Sorted by name, each group and each host is one run whose first element has its
+         * earliest file position; rank them once per run and keep one entry per host. */
+        if (n > 0)
+                qsort(e, n, sizeof(*e), entry_compare_name);
+        for (size_t g = 0; g < n;) {
+                size_t g_end = g, group_rank, index;
+                const struct group *cg;
+
+                while (g_end < n && streq(e[g_end].group, e[g].group))
+                        g_end++;
+                cg = config_group(c, e[g].group, &index);
+                if (cg)
+                        group_rank = index;
+                else {
+                        size_t first = SIZE_MAX;
+                        for (size_t k = g; k < g_end; k++)
+                                first = MIN(first, e[k].pos);
+                        group_rank = n_config_groups + first;
+                }
+
+                for (size_t h = g; h < g_end;) {
+                        size_t h_end = h;
+
+                        while (h_end < g_end && streq_ptr(e[h_end].host, e[h].host))
+                                h_end++;
+                        e[out] = e[h];
+                        e[out].group_rank = group_rank;
+                        e[out].config = cg;
+                        if (!e[h].host)
+                                e[out].host_rank = SIZE_MAX; /* the group's own row comes last */
+                        else if (config_host_index(cg, e[h].host, &index))
+                                e[out].host_rank = index;
+                        else
+                                e[out].host_rank = (cg ? cg->n_hosts : 0) + e[h].pos;
+                        out++;
+                        h = h_end;
+                }
+                g = g_end;
+        }
+        if (out > 0)
+                qsort(e, out, sizeof(*e), entry_compare_rank);
+        v->entries = e;
+        v->n_entries = out;
+
+        v->by_address = malloc(MAX(s->n_addresses, (size_t) 1) * sizeof(size_t));
+        v->by_host = malloc(MAX(s->n_hosts, (size_t) 1) * sizeof(size_t));
+        if (!v->by_address || !v->by_host)
+                goto oom_view;
+        for (size_t i = 0; i < s->n_addresses; i++)
+                v->by_address[i] = i;
+        for (size_t i = 0; i < s->n_hosts; i++)
+                v->by_host[i] = i;
+        qsort_r(v->by_address, s->n_addresses, sizeof(size_t), address_index_compare, (void *) s);
+        qsort_r(v->by_host, s->n_hosts, sizeof(size_t), host_index_compare, (void *) s);
+        return 0;
+
+oom:
+        free(e);
+        return -ENOMEM;
+oom_view:
+        status_view_done(v);
+        return -ENOMEM;
+}
+
+/* First index in v->by_address whose record belongs to group/host; the run continues while
+ * the names match. */
+static size_t status_view_first_address(const struct status_view *v, const char *group, const char *host) {
+        size_t lo = 0, hi = v->s->n_addresses;
+
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                const struct state_address *a = &v->s->addresses[v->by_address[mid]];
+                int r = strcmp(a->group, group);
+
+                if (r == 0)
+                        r = strcmp(a->host, host);
+                if (r < 0)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return lo;
+}
+
+static const struct state_address *status_view_address(const struct status_view *v, size_t k,
+                                                       const char *group, const char *host) {
+        const struct state_address *a;
+
+        if (k >= v->s->n_addresses)
+                return NULL;
+        a = &v->s->addresses[v->by_address[k]];
+        return streq(a->group, group) && streq(a->host, host) ? a : NULL;
+}
+
+static const struct state_host *status_view_host(const struct status_view *v, const char *group, const char *host) {
+        size_t lo = 0, hi = v->s->n_hosts;
+
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                const struct state_host *h = &v->s->hosts[v->by_host[mid]];
+                int r = strcmp(h->group, group);
+
+                if (r == 0)
+                        r = strcmp(h->host, host);
+                if (r < 0)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        if (lo < v->s->n_hosts) {
+                const struct state_host *h = &v->s->hosts[v->by_host[lo]];
+                if (streq(h->group, group) && streq(h->host, host))
+                        return h;
+        }
+        return NULL;
+}
+
+enum {
+        COLUMN_GROUP,
+        COLUMN_HOST,
+        COLUMN_ADDRESS,
+        COLUMN_EXPIRES,
+        COLUMN_LAST_SUCCESS,
+        COLUMN_FAILURES,
+        COLUMN_NEXT_REFRESH,
+        COLUMN_LAST_ERROR,
+        _COLUMN_MAX,
+};
+
+struct table {
+        FILE *f;           /* NULL: measuring pass */
+        size_t width[_COLUMN_MAX];
+};
+
+static void table_row(struct table *t, const char *const cells[static _COLUMN_MAX]) {
+        size_t last = 0;
+
+        for (size_t i = 0; i < _COLUMN_MAX; i++)
+                if (!isempty(cells[i]))
+                        last = i;
+        for (size_t i = 0; i < _COLUMN_MAX; i++) {
+                const char *cell = cells[i] ? cells[i] : "";
+
+                if (!t->f) {
+                        t->width[i] = MAX(t->width[i], strlen(cell));
+                        continue;
+                }
+                if (i == last) {
+                        fprintf(t->f, "%s\n", cell);
+                        break;
+                }
+                fprintf(t->f, "%-*s  ", (int) t->width[i], cell);
+        }
+}
+
+static void table_host_rows(struct table *t, const struct status_view *v, const struct status_entry *e) {
+        const struct state_host *h = status_view_host(v, e->group, e->host);
+        char success[TIMESTAMP_MAX], failures[16], refresh[DURATION_MAX + 8], error[160];
+        size_t k = status_view_first_address(v, e->group, e->host);
+        const struct state_address *a = status_view_address(v, k, e->group, e->host);
+        bool first = true;
+
+        snprintf(success, sizeof(success), "never");
+        snprintf(failures, sizeof(failures), "-");
+        snprintf(refresh, sizeof(refresh), "-");
+        error[0] = 0;
+        if (h) {
+                if (h->last_success > 0)
+                        format_timestamp(success, sizeof(success), h->last_success);
+                snprintf(failures, sizeof(failures), "%u", h->failures);
+                if (h->next_refresh > v->now) {
+                        char d[DURATION_MAX];
+                        snprintf(refresh, sizeof(refresh), "in %s",
+                                 format_duration(d, sizeof(d), h->next_refresh - v->now));
+                } else if (h->next_refresh > 0)
+                        snprintf(refresh, sizeof(refresh), "due");
+                if (h->failures > 0 && h->failing_since > 0) {
+                        char since[TIMESTAMP_MAX];
+                        snprintf(error, sizeof(error), "%s%sfailing since %s", h->last_error,
+                                 h->last_error[0] ? ", " : "",
+                                 format_timestamp(since, sizeof(since), h->failing_since));
+                } else if (h->failures > 0)
+                        snprintf(error, sizeof(error), "%s", h->last_error);
+        }
+
+        do {
+                char address[ADDR_STRLEN] = "-", expires[DURATION_MAX] = "-";
+
+                if (a) {
+                        addr_to_string(&a->addr, address);
+                        if (a->expiry > v->now)
+                                format_duration(expires, sizeof(expires), a->expiry - v->now);
+                        else
+                                snprintf(expires, sizeof(expires), "expired");
+                }
+                table_row(t, (const char *[_COLUMN_MAX]) {
+                        [COLUMN_GROUP] = e->group,
+                        [COLUMN_HOST] = e->host,
+                        [COLUMN_ADDRESS] = address,
+                        [COLUMN_EXPIRES] = expires,
+                        [COLUMN_LAST_SUCCESS] = first ? success : NULL,
+                        [COLUMN_FAILURES] = first ? failures : NULL,
+                        [COLUMN_NEXT_REFRESH] = first ? refresh : NULL,
+                        [COLUMN_LAST_ERROR] = first ? error : NULL,
+                });
+                first = false;
+                a = status_view_address(v, ++k, e->group, e->host);
+        } while (a);
+}
+
+static void table_rows(struct table *t, const struct status_view *v) {
+        table_row(t, (const char *[_COLUMN_MAX]) {
+                "GROUP", "HOST", "ADDRESS", "EXPIRES IN", "LAST SUCCESS", "FAILURES",
+                "NEXT REFRESH", "LAST ERROR",
+        });
+        for (size_t i = 0; i < v->n_entries; i++) {
+                const struct status_entry *e = &v->entries[i];
+
+                if (e->host) {
+                        table_host_rows(t, v, e);
+                        continue;
+                }
+                for (size_t j = 0; e->config && j < e->config->n_addresses; j++) {
+                        char address[ADDR_STRLEN];
+
+                        table_row(t, (const char *[_COLUMN_MAX]) {
+                                [COLUMN_GROUP] = e->group,
+                                [COLUMN_HOST] = "(static)",
+                                [COLUMN_ADDRESS] = addr_to_string(&e->config->addresses[j], address),
+                                [COLUMN_EXPIRES] = "never",
+                        });
+                }
+        }
+}
+
+void state_print_table(const struct state *s, const struct config *c, usec_t now, FILE *f) {
+        char written[TIMESTAMP_MAX], ago[DURATION_MAX];
+        struct status_view v;
+        struct table t = { .f = NULL };
+        bool any = false;
+
+        if (s->written > 0 && s->written <= now)
+                fprintf(f, "State written %s (%s ago).\n", format_timestamp(written, sizeof(written), s->written),
+                        format_duration(ago, sizeof(ago), now - s->written));
+        else
+                fprintf(f, "State written %s.\n", format_timestamp(written, sizeof(written), s->written));
+
+        if (status_view_build(&v, s, c, now) < 0) {
+                fprintf(f, "Out of memory.\n");
+                return;
+        }
+        fputc('\n', f);
+        table_rows(&t, &v);
+        t.f = f;
+        table_rows(&t, &v);
+
+        /* What the allow-list does not cover is as important as what it does. */
+        for (size_t i = 0; c && i < c->n_groups; i++) {
+                const struct group *g = &c->groups[i];
+
+                if (g->n_domains == 0)
+                        continue;
+                if (!any)
+                        fprintf(f, "\nDomains not enforced by periodic resolution (wildcards cannot be resolved):\n");
+                any = true;
+                fprintf(f, "  %s:", g->name);
+                for (size_t j = 0; j < g->n_domains; j++)
+                        fprintf(f, "%s %s", j > 0 ? "," : "", g->domains[j]);
+                fputc('\n', f);
+        }
+        any = false;
+        for (size_t i = 0; c && i < v.n_entries; i++) {
+                if (v.entries[i].config || (i > 0 && streq(v.entries[i - 1].group, v.entries[i].group)))
+                        continue;
+                if (!any)
+                        fprintf(f, "\nGroups in the state file but not in the configuration (dropped at the next start or reload):\n ");
+                any = true;
+                fprintf(f, " %s", v.entries[i].group);
+        }
+        if (any)
+                fputc('\n', f);
+        status_view_done(&v);
+}
+
+/* A minimal JSON writer: pretty-printed, two spaces per level, strings escaped. */
+struct json {
+        FILE *f;
+        unsigned depth;
+        bool need_comma;
+};
+
+static void json_string_raw(FILE *f, const char *s) {
+        fputc('"', f);
+        for (; *s; s++) {
+                unsigned char ch = (unsigned char) *s;
+
+                if (ch == '"' || ch == '\\')
+                        fprintf(f, "\\%c", ch);
+                else if (ch == '\n')
+                        fputs("\\n", f);
+                else if (ch == '\t')
+                        fputs("\\t", f);
+                else if (ch < 0x20 || ch == 0x7f)
+                        fprintf(f, "\\u%04x", ch);
+                else if (ch >= 0x80)
+                        /* Everything we print was validated as ASCII; should anything else
+                         * slip through, the output must still be valid JSON. */
+                        fputs("\\ufffd", f);
+                else
+                        fputc(ch, f);
+        }
+        fputc('"', f);
+}
+
+static void json_key(struct json *j, const char *key) {
+        fprintf(j->f, "%s\n%*s", j->need_comma ? "," : "", (int) (2 * j->depth), "");
+        if (key) {
+                json_string_raw(j->f, key);
+                fputs(": ", j->f);
+        }
+        j->need_comma = true;
+}
+
+static void json_open(struct json *j, const char *key, char bracket) {
+        json_key(j, key);
+        fputc(bracket, j->f);
+        j->depth++;
+        j->need_comma = false;
+}
+
+static void json_close(struct json *j, char bracket) {
+        j->depth--;
+        if (j->need_comma)
+                fprintf(j->f, "\n%*s", (int) (2 * j->depth), "");
+        fputc(bracket, j->f);
+        j->need_comma = true;
+}
+
+static void json_string(struct json *j, const char *key, const char *value) {
+        json_key(j, key);
+        if (value)
+                json_string_raw(j->f, value);
+        else
+                fputs("null", j->f);
+}
+
+static void json_uint(struct json *j, const char *key, uint64_t value) {
+        json_key(j, key);
+        fprintf(j->f, "%llu", (unsigned long long) value);
+}
+
+/* 0 means "never" in the state; null says so in JSON. */
+static void json_time(struct json *j, const char *key, usec_t value) {
+        if (value == 0) {
+                json_key(j, key);
+                fputs("null", j->f);
+        } else
+                json_uint(j, key, value);
+}
+
+static void json_host(struct json *j, const struct status_view *v, const struct status_entry *e) {
+        const struct state_host *h = status_view_host(v, e->group, e->host);
+        size_t k = status_view_first_address(v, e->group, e->host);
+
+        json_open(j, NULL, '{');
+        json_string(j, "name", e->host);
+        json_time(j, "last_success", h ? h->last_success : 0);
+        json_time(j, "last_failure", h ? h->last_failure : 0);
+        json_time(j, "failing_since", h ? h->failing_since : 0);
+        if (h)
+                json_uint(j, "failures", h->failures);
+        else
+                json_string(j, "failures", NULL);
+        json_string(j, "last_error", h && h->last_error[0] ? h->last_error : NULL);
+        json_time(j, "next_refresh", h ? h->next_refresh : 0);
+        json_open(j, "addresses", '[');
+        for (const struct state_address *a; (a = status_view_address(v, k, e->group, e->host)); k++) {
+                char address[ADDR_STRLEN];
+
+                json_open(j, NULL, '{');
+                json_string(j, "address", addr_to_string(&a->addr, address));
+                json_uint(j, "expiry", a->expiry);
+                json_uint(j, "expires_in_usec", a->expiry > v->now ? a->expiry - v->now : 0);
+                json_time(j, "last_seen", a->last_seen);
+                json_close(j, '}');
+        }
+        json_close(j, ']');
+        json_close(j, '}');
+}
+
+static void json_group_end(struct json *j, const struct group *g) {
+        json_close(j, ']'); /* hosts */
+        json_open(j, "static", '[');
+        for (size_t i = 0; g && i < g->n_addresses; i++) {
+                char address[ADDR_STRLEN];
+                json_string(j, NULL, addr_to_string(&g->addresses[i], address));
+        }
+        json_close(j, ']');
+        json_open(j, "domains_not_enforced", '[');
+        for (size_t i = 0; g && i < g->n_domains; i++)
+                json_string(j, NULL, g->domains[i]);
+        json_close(j, ']');
+        json_close(j, '}');
+}
+
+void state_print_json(const struct state *s, const struct config *c, usec_t now, FILE *f) {
+        struct json j = { .f = f };
+        struct status_view v;
+
+        if (status_view_build(&v, s, c, now) < 0) {
+                fprintf(f, "{ \"error\": \"out of memory\" }\n");
+                return;
+        }
+
+        fputc('{', f);
+        j.depth = 1;
+        json_uint(&j, "version", STATE_VERSION);
+        json_time(&j, "written", s->written);
+        json_uint(&j, "now", now);
+        json_key(&j, "configuration");
+        fputs(c ? "true" : "false", f);
+        json_open(&j, "groups", '[');
+        for (size_t i = 0; i < v.n_entries; i++) {
+                const struct status_entry *e = &v.entries[i];
+
+                if (i == 0 || !streq(v.entries[i - 1].group, e->group)) {
+                        if (i > 0)
+                                json_group_end(&j, v.entries[i - 1].config);
+                        json_open(&j, NULL, '{');
+                        json_string(&j, "name", e->group);
+                        json_key(&j, "configured");
+                        fputs(e->config ? "true" : "false", f);
+                        json_open(&j, "hosts", '[');
+                }
+                if (e->host)
+                        json_host(&j, &v, e);
+        }
+        if (v.n_entries > 0)
+                json_group_end(&j, v.entries[v.n_entries - 1].config);
+        json_close(&j, ']');
+        json_close(&j, '}');
+        fputc('\n', f);
+        status_view_done(&v);
+}
