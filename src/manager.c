@@ -968,7 +968,7 @@ static int manager_reload(struct manager *m) {
         manager_schedule_apply(m);
 
         log_event(LOG_INFO, MESSAGE_CONFIG_RELOADED, NULL, NULL, NULL,
-                  "Reloaded %s: %zu groups.", m->config_path, m->n_groups);
+                  "Reloaded %s: %zu group%s.", m->config_path, m->n_groups, m->n_groups == 1 ? "" : "s");
         (void) sd_notify(false, "READY=1");
         return 0;
 }

@@ -24,6 +24,8 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 say "A DNS zone with the vendors' names (documentation addresses), served by dnsmasq on 127.0.0.1"
 DNS_TTL=1
+# The vendors' names are answered here, never forwarded: a missing AAAA is "no data", not REFUSED.
+DNS_EXTRA_ARGS=(--local=/com/ --local=/net/)
 dns_write_zone <<'ZONE'
 192.0.2.10 mycloudall.wisemo.com
 192.0.2.11 mycloudall.wisemo.com

@@ -80,7 +80,7 @@ allow = tcp/9555
 validity = 60s"
 kill -HUP "$DAEMON_PID"
 wait_until 5 bash -c '! nft list set inet allowlistd ga_v4 >/dev/null 2>&1' || fail "removed group's set still there"
-assert_eq "gc_v4 gc_v6" "$(nft -j list sets inet allowlistd | jq -r '[.nftables[] | select(.set) | .set.name] | sort | join(" ")')" \
+assert_eq "gc_v4 gc_v6" "$(nft -j list table inet allowlistd | jq -r '[.nftables[] | select(.set) | .set.name] | sort | join(" ")')" \
         "only the remaining group's sets"
 assert_eq "" "$(nft list chain inet allowlistd allowlistd | grep -E 'ga_|gb_' || true)" "removed groups' rules gone"
 
