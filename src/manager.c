@@ -21,8 +21,9 @@
 /* Answers are coalesced for this long before one transaction is sent; a foreign change is
  * repaired after the same delay, well inside the promised second. */
 #define APPLY_DELAY_USEC (50 * USEC_PER_MSEC)
-/* Timers of refreshes may fire this much late so the kernel can batch wake-ups. */
-#define REFRESH_ACCURACY_USEC (1 * USEC_PER_SEC)
+/* Timers of refreshes may fire up to a tenth of their delay late, at most this much, so wake-ups
+ * can be batched without stretching a refresh of seconds (tests, demo) noticeably. */
+#define REFRESH_ACCURACY_MAX_USEC (1 * USEC_PER_SEC)
 /* At most this many additions are logged one by one per answer; more are summarised. */
 #define ADDED_LOG_MAX 8
 /* Rejected answers remembered per host, so each is logged once. */
@@ -654,13 +655,17 @@ static int on_host_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 
 static void host_schedule(struct host *h, usec_t when) {
         struct manager *m = h->group->manager;
+        usec_t now, accuracy;
         int r;
 
         h->next_refresh = when;
         if (m->mode != MANAGER_DAEMON)
                 return;
+        /* 0 would mean sd-event's default of 250 ms, not "exact". */
+        now = boottime_now(m);
+        accuracy = CLAMP((when > now ? when - now : 0) / 10, USEC_PER_MSEC, REFRESH_ACCURACY_MAX_USEC);
         if (!h->timer) {
-                r = sd_event_add_time(m->event, &h->timer, CLOCK_BOOTTIME, when, REFRESH_ACCURACY_USEC,
+                r = sd_event_add_time(m->event, &h->timer, CLOCK_BOOTTIME, when, accuracy,
                                       on_host_timer, h);
                 if (r < 0) {
                         log_error_errno(r, "Failed to schedule the refresh of %s: %m", h->name);
@@ -669,6 +674,7 @@ static void host_schedule(struct host *h, usec_t when) {
                 return;
         }
         (void) sd_event_source_set_time(h->timer, when);
+        (void) sd_event_source_set_time_accuracy(h->timer, accuracy);
         (void) sd_event_source_set_enabled(h->timer, SD_EVENT_ONESHOT);
 }
 
@@ -786,7 +792,7 @@ static void host_on_result(struct resolver *r, const struct resolver_result *res
                                   res->nxdomain ? "name does not exist (NXDOMAIN)" : "DNS returned no usable address",
                                   left, left == 1 ? "" : "es");
                 } else if (added == 0)
-                        log_debug("%s: refreshed, no change (%zu addresses).", h->name, n);
+                        log_debug("%s: refreshed, no change (%zu address%s).", h->name, n, n == 1 ? "" : "es");
                 h->failures = 0;
                 h->failing_since = 0;
                 h->last_success = now_r;
@@ -1046,11 +1052,11 @@ static int manager_setup_daemon(struct manager *m) {
             (r = sd_event_add_signal(m->event, NULL, SIGHUP, on_sighup, m)) < 0)
                 return log_error_errno(r, "Failed to install signal handlers: %m");
 
-        r = sd_event_add_time(m->event, &m->apply_timer, CLOCK_MONOTONIC, 0, 0, on_apply_timer, m);
+        r = sd_event_add_time(m->event, &m->apply_timer, CLOCK_MONOTONIC, 0, USEC_PER_MSEC, on_apply_timer, m);
         if (r >= 0)
                 r = sd_event_source_set_enabled(m->apply_timer, SD_EVENT_OFF);
         if (r >= 0)
-                r = sd_event_add_time(m->event, &m->expire_timer, CLOCK_BOOTTIME, 0, 0, on_expire_timer, m);
+                r = sd_event_add_time(m->event, &m->expire_timer, CLOCK_BOOTTIME, 0, 10 * USEC_PER_MSEC, on_expire_timer, m);
         if (r >= 0)
                 r = sd_event_source_set_enabled(m->expire_timer, SD_EVENT_OFF);
         if (r < 0)
