@@ -291,7 +291,7 @@ static bool nft_name_valid(const char *s) {
         return true;
 }
 
-static bool group_name_valid(const char *s) {
+bool group_name_valid(const char *s) {
         size_t n = strlen(s);
 
         if (n == 0 || n > GROUP_NAME_MAX || !(s[0] >= 'a' && s[0] <= 'z'))

@@ -90,6 +90,9 @@ const struct group *config_find_group(const struct config *c, const char *name);
 /* True when both groups would produce the same kernel objects and ledger semantics. */
 bool group_equal(const struct group *a, const struct group *b);
 
+/* True for a group name the grammar accepts: [a-z][a-z0-9_-]{0,30}. */
+bool group_name_valid(const char *s);
+
 /* "tcp"/"udp" for a protocol number. */
 const char *proto_to_string(uint8_t proto);
 

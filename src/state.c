@@ -41,19 +41,6 @@ static uint64_t fnv1a64(uint64_t h, const void *p, size_t n) {
         return h;
 }
 
-/* [a-z][a-z0-9_-]{0,30}, as config.c accepts it (the set names are NAME_v4 / NAME_v6). */
-static bool group_name_valid(const char *s) {
-        size_t n = strlen(s);
-
-        if (n == 0 || n > GROUP_NAME_MAX || !(s[0] >= 'a' && s[0] <= 'z'))
-                return false;
-        for (size_t i = 1; i < n; i++)
-                if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
-                      s[i] == '_' || s[i] == '-'))
-                        return false;
-        return true;
-}
-
 /* Lower-case DNS name without the trailing dot, as the configuration stores it: labels of
  * 1..63 bytes from [a-z0-9_-], at most 253 bytes in all. */
 static bool host_name_valid(const char *s) {
