@@ -15,10 +15,10 @@
 struct ledger;
 
 struct ledger_entry {
-        struct ip_addr addr;
+        struct ip_addr addr; /* 18 bytes: host fills the padding before the times (40 in all) */
+        uint32_t host;    /* index into the ledger's host names: ledger_host_name() */
         usec_t expiry;    /* when it stops being allowed */
         usec_t last_seen; /* the answer that set expiry */
-        uint32_t host;    /* index into the ledger's host names: ledger_host_name() */
 };
 
 int ledger_new(struct ledger **ret);
