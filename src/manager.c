@@ -71,6 +71,7 @@ struct manager {
         sd_event_source *apply_timer;
         sd_event_source *expire_timer;
         bool force_apply;    /* next apply rewrites everything (foreign change) */
+        bool apply_failing;  /* the last transaction failed: retrying, logged once */
         bool state_dirty;
         bool ready;          /* READY=1 sent */
         size_t round_left;   /* queries of the first round still out */
@@ -539,15 +540,23 @@ static void manager_maybe_ready(struct manager *m) {
 
 static int on_apply_timer(sd_event_source *s, uint64_t usec, void *userdata);
 
-static void manager_schedule_apply(struct manager *m) {
-        usec_t now;
+/* Arms the apply timer, unless it is already armed to fire sooner. */
+static void manager_schedule_apply_in(struct manager *m, usec_t delay) {
+        usec_t now, armed;
 
-        if (m->mode != MANAGER_DAEMON || sd_event_source_get_enabled(m->apply_timer, NULL) > 0)
+        if (m->mode != MANAGER_DAEMON || !m->apply_timer)
                 return;
         if (sd_event_now(m->event, CLOCK_MONOTONIC, &now) < 0)
                 now = now_usec(CLOCK_MONOTONIC);
-        (void) sd_event_source_set_time(m->apply_timer, now + APPLY_DELAY_USEC);
+        if (sd_event_source_get_enabled(m->apply_timer, NULL) > 0 &&
+            sd_event_source_get_time(m->apply_timer, &armed) >= 0 && armed <= now + delay)
+                return;
+        (void) sd_event_source_set_time(m->apply_timer, now + delay);
         (void) sd_event_source_set_enabled(m->apply_timer, SD_EVENT_ONESHOT);
+}
+
+static void manager_schedule_apply(struct manager *m) {
+        manager_schedule_apply_in(m, APPLY_DELAY_USEC);
 }
 
 static void manager_log_nft_error(int r, const struct nft_error *err, const char *what) {
@@ -573,11 +582,20 @@ static int manager_apply(struct manager *m) {
         m->force_apply = false;
         r = nft_apply(m->nft, &d.ruleset, boottime_now(m), force, &err);
         if (r < 0) {
-                /* Try again on the next change; a forced repair stays forced. */
+                /* The kernel still has the previous allow-list. Try again after retry_min (a
+                 * forced repair stays forced); say it once, not at every attempt. */
                 m->force_apply = force;
-                manager_log_nft_error(r, &err, "apply nftables transaction");
+                if (!m->apply_failing)
+                        manager_log_nft_error(r, &err, "apply nftables transaction");
+                else
+                        log_debug("nftables transaction failed again: %s", strerror(-r));
+                m->apply_failing = true;
+                manager_schedule_apply_in(m, m->config->retry_min);
                 return r;
         }
+        if (m->apply_failing)
+                log_info("nftables transaction applied again after earlier failures.");
+        m->apply_failing = false;
         if (r > 0)
                 log_debug("Applied nftables transaction.");
         return 0;
@@ -947,7 +965,8 @@ static int manager_reload(struct manager *m) {
                 log_event(LOG_ERR, MESSAGE_RELOAD_REJECTED, NULL, NULL, NULL,
                           "Rejected the new configuration in %s (%s); still running on the previous one, unchanged.",
                           m->config_path, strerror(-r));
-                (void) sd_notify(false, "READY=1");
+                if (m->ready)
+                        (void) sd_notify(false, "READY=1");
                 return r;
         }
 
@@ -962,20 +981,32 @@ static int manager_reload(struct manager *m) {
         config_free(m->config);
         m->config = TAKE_PTR(c);
 
-        /* Hosts with a schedule keep it; new ones (and those whose answer was dropped) ask now. */
-        now = boottime_now(m);
-        for (size_t i = 0; i < m->n_groups; i++)
-                for (size_t j = 0; j < m->groups[i].n_hosts; j++) {
-                        struct host *h = &m->groups[i].hosts[j];
-                        host_schedule(h, h->next_refresh > 0 ? MAX(h->next_refresh, now) : now);
-                }
+        if (!m->ready) {
+                /* Reloaded during the first round: its dropped queries will never answer, so
+                 * count the round again over the new hosts, or READY=1 would never come. */
+                m->round_left = 0;
+                manager_query_all(m);
+                if (m->round_left == 0) /* no hosts left: static addresses only */
+                        manager_maybe_ready(m);
+        } else {
+                /* Hosts with a schedule keep it; new ones (and those whose answer was dropped)
+                 * ask now. */
+                now = boottime_now(m);
+                for (size_t i = 0; i < m->n_groups; i++)
+                        for (size_t j = 0; j < m->groups[i].n_hosts; j++) {
+                                struct host *h = &m->groups[i].hosts[j];
+                                host_schedule(h, h->next_refresh > 0 ? MAX(h->next_refresh, now) : now);
+                        }
+        }
         m->state_dirty = true;
         manager_arm_expire(m);
         manager_schedule_apply(m);
 
         log_event(LOG_INFO, MESSAGE_CONFIG_RELOADED, NULL, NULL, NULL,
                   "Reloaded %s: %zu group%s.", m->config_path, m->n_groups, m->n_groups == 1 ? "" : "s");
-        (void) sd_notify(false, "READY=1");
+        /* Before the first round is done, READY=1 still waits for it. */
+        if (m->ready)
+                (void) sd_notify(false, "READY=1");
         return 0;
 }
 

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Service-grade behaviour of the real daemon: the notify protocol (READY, STATUS, RELOADING,
 # WATCHDOG), SIGHUP reloads (group added, group removed, broken file kept out), self-healing after
-# someone else flushes its objects, SIGTERM saving state, a restart with DNS down restoring the sets
+# someone else flushes its objects, a transaction the kernel refuses (logged once, retried), SIGTERM saving state, a restart with DNS down restoring the sets
 # from the state file with their remaining time, and corrupt state files set aside.
 source "$(dirname "$0")/lib.sh"
 require_root_netns "$@"
@@ -93,6 +93,29 @@ grep -q "allowlistd.conf:3: port out of range in 'tcp/0'" "$DAEMON_LOG" || fail 
 kill -0 "$DAEMON_PID" || fail "daemon died on a broken reload"
 assert_eq "203.0.113.3" "$(set_elements inet allowlistd gc_v4)" "allow-list unchanged after a rejected reload"
 cp "$TEST_DIR/good.conf" "$DAEMON_CONF"
+
+# ---- a transaction the kernel refuses: reported once, naming the object, retried
+: >"$DAEMON_LOG"
+nft -f - <<'NFT'
+delete table inet allowlistd
+table inet allowlistd {
+        set gc_v4 {
+                type ipv6_addr
+        }
+        chain operator {
+                ip6 daddr @gc_v4 accept
+        }
+}
+NFT
+wait_until 3 grep -q 'Failed to apply nftables transaction' "$DAEMON_LOG" || fail "refused transaction not reported"
+sleep 2.5 # retry_min is 1 s: two more attempts at least
+assert_eq 1 "$(grep -c 'Failed to apply nftables transaction' "$DAEMON_LOG")" "a refused transaction is logged once"
+grep -q 'set inet allowlistd gc_v4: still used by a rule outside' "$DAEMON_LOG" || fail "the error does not name the set and why: $(cat "$DAEMON_LOG")"
+nft delete chain inet allowlistd operator
+nft delete set inet allowlistd gc_v4
+wait_until 2 bash -c '[[ "$(nft list set inet allowlistd gc_v4 2>/dev/null)" == *203.0.113.3* ]]' ||
+        fail "not repaired once the operator removed the wrong set"
+grep -q 'applied again after earlier failures' "$DAEMON_LOG" || fail "recovery of the transaction not logged"
 
 # ---- SIGTERM saves state and exits 0; the kernel keeps the sets (on_exit = keep)
 daemon_stop TERM
