@@ -37,6 +37,7 @@ struct host {
         char *name;
         sd_event_source *timer;
         bool in_flight;
+        bool first_round;      /* counted in manager->round_left until its first answer */
         usec_t next_refresh;   /* CLOCK_BOOTTIME */
         unsigned failures;     /* consecutive */
         usec_t last_success;   /* CLOCK_REALTIME, 0 = never */
@@ -196,6 +197,18 @@ static struct host *group_find_host(struct group_state *g, const char *name) {
                 if (streq(g->hosts[i].name, name))
                         return &g->hosts[i];
         return NULL;
+}
+
+static bool group_has_family(const struct group *g, const struct ip_addr *a) {
+        return g->family & (a->family == AF_INET ? FAMILY_IPV4 : FAMILY_IPV6);
+}
+
+/* The DNS rebinding rule: never loopback, link-local, multicast, ...; private ranges only with
+ * allow_private=yes. Applies to fresh answers and to what a state file or a reload carries over,
+ * so tightening allow_private takes effect at once. */
+static bool address_allowed(const struct config *c, const struct ip_addr *a) {
+        enum addr_class cls = addr_classify(a);
+        return cls == ADDR_PUBLIC || (cls == ADDR_PRIVATE && c->allow_private);
 }
 
 /* ---- desired kernel contents ---- */
@@ -430,7 +443,7 @@ static void manager_save_state(struct manager *m) {
  * time (not a fresh validity), so a gateway rebooting while DNS is down keeps its allow-list. */
 static void manager_restore_state(struct manager *m) {
         _cleanup_(state_freep) struct state *s = NULL;
-        usec_t now_r = now_usec(CLOCK_REALTIME);
+        usec_t now_r = now_usec(CLOCK_REALTIME), now_b = now_usec(CLOCK_BOOTTIME);
         size_t restored = 0, dropped = 0;
         char aside[4096];
         int r;
@@ -438,6 +451,11 @@ static void manager_restore_state(struct manager *m) {
         r = state_load(m->config->state_file, &s);
         if (r == -ENOENT)
                 return;
+        if (r < 0 && r != -EBADMSG) {
+                /* Unreadable (permissions, I/O, memory), not known to be bad: leave it alone. */
+                log_warning_errno(r, "Failed to read state file %s, starting without it: %m", m->config->state_file);
+                return;
+        }
         if (r < 0) {
                 int k = state_set_aside(m->config->state_file, aside, sizeof(aside));
                 if (k < 0)
@@ -452,14 +470,18 @@ static void manager_restore_state(struct manager *m) {
         for (size_t i = 0; i < s->n_addresses; i++) {
                 const struct state_address *a = &s->addresses[i];
                 struct group_state *g = manager_find_group(m, a->group);
+                usec_t expiry, last_seen;
 
                 if (!g || a->expiry <= now_r || !group_find_host(g, a->host) ||
-                    !(g->config->family & (a->addr.family == AF_INET ? FAMILY_IPV4 : FAMILY_IPV6))) {
+                    !group_has_family(g->config, &a->addr) || !address_allowed(m->config, &a->addr)) {
                         dropped++;
                         continue;
                 }
-                if (ledger_restore(g->ledger, a->host, &a->addr, realtime_to_boottime(a->expiry),
-                                   realtime_to_boottime(a->last_seen)) < 0) {
+                /* Never longer than one validity from now: a gateway that boots with a wrong
+                 * clock, or a validity= shortened since, must not make addresses permanent. */
+                expiry = MIN(realtime_to_boottime(a->expiry), now_b + g->config->validity);
+                last_seen = MIN(realtime_to_boottime(a->last_seen), now_b);
+                if (ledger_restore(g->ledger, a->host, &a->addr, expiry, last_seen) < 0) {
                         log_oom();
                         return;
                 }
@@ -479,7 +501,7 @@ static void manager_restore_state(struct manager *m) {
                 snprintf(h->last_error, sizeof(h->last_error), "%s", sh->last_error);
         }
         log_event(LOG_INFO, MESSAGE_STATE_RESTORED, NULL, NULL, NULL,
-                  "Restored %zu addresses from %s (%zu expired or no longer configured).",
+                  "Restored %zu addresses from %s (%zu expired, no longer configured or no longer allowed).",
                   restored, m->config->state_file, dropped);
 }
 
@@ -696,12 +718,18 @@ static void host_schedule(struct host *h, usec_t when) {
         (void) sd_event_source_set_enabled(h->timer, SD_EVENT_ONESHOT);
 }
 
+/* True when this rejection was logged before; remembers up to REJECTED_MEMORY per host, then
+ * says once that it stops naming them, so a hostile zone cannot flood the journal. */
 static bool host_already_rejected(struct host *h, const struct ip_addr *a) {
         for (size_t i = 0; i < h->n_rejected; i++)
                 if (addr_compare(&h->rejected[i], a) == 0)
                         return true;
-        if (h->n_rejected < REJECTED_MEMORY)
-                h->rejected[h->n_rejected++] = *a;
+        if (h->n_rejected == REJECTED_MEMORY)
+                return true;
+        h->rejected[h->n_rejected++] = *a;
+        if (h->n_rejected == REJECTED_MEMORY)
+                log_warning("%s: %d refused addresses logged; further ones from this host are dropped without a message.",
+                            h->name, REJECTED_MEMORY);
         return false;
 }
 
@@ -716,17 +744,16 @@ static size_t host_filter_answer(struct host *h, const struct ip_addr *in, size_
         char a[ADDR_STRLEN];
 
         for (size_t i = 0; i < n; i++) {
-                enum addr_class cls = addr_classify(&in[i]);
                 int fi = in[i].family == AF_INET ? 0 : 1;
 
-                if (!(g->family & (fi == 0 ? FAMILY_IPV4 : FAMILY_IPV6)))
+                if (!group_has_family(g, &in[i]))
                         continue;
-                if (cls == ADDR_RESERVED || (cls == ADDR_PRIVATE && !c->allow_private)) {
+                if (!address_allowed(c, &in[i])) {
                         if (!host_already_rejected(h, &in[i]))
                                 log_event(LOG_WARNING, NULL, g->name, h->name, addr_to_string(&in[i], a),
                                           "%s: ignoring %s from DNS: %s addresses are never allowed%s.",
                                           h->name, a, addr_class_reason(&in[i]),
-                                          cls == ADDR_PRIVATE ? " unless allow_private=yes" : "");
+                                          addr_classify(&in[i]) == ADDR_PRIVATE ? " unless allow_private=yes" : "");
                         continue;
                 }
                 if (per_family[fi] >= c->max_addresses) {
@@ -768,8 +795,10 @@ static void host_on_result(struct resolver *r, const struct resolver_result *res
         int added = 0;
 
         h->in_flight = false;
-        if (m->round_left > 0)
+        if (h->first_round) {
+                h->first_round = false;
                 m->round_left--;
+        }
 
         if (res->n_addrs > 0) {
                 addrs = calloc(res->n_addrs, sizeof(*addrs));
@@ -819,6 +848,7 @@ static void host_on_result(struct resolver *r, const struct resolver_result *res
                 delay = schedule_after_success(n > 0 ? res->min_ttl : USEC_INFINITY, g->config->refresh,
                                                c->refresh_min, g->config->validity);
         } else {
+                size_t kept = ledger_host_count(g->ledger, h->name);
                 uint64_t rnd = 0;
                 usec_t expiry;
 
@@ -826,9 +856,8 @@ static void host_on_result(struct resolver *r, const struct resolver_result *res
                 if (h->failures == 0) {
                         h->failing_since = now_r;
                         log_event(LOG_WARNING, MESSAGE_RESOLUTION_FAILED, g->config->name, h->name, NULL,
-                                  "%s: DNS lookup failed (%s); keeping its %zu addresses until each one's validity ends.",
-                                  h->name, res->error_text ?: strerror(-res->error),
-                                  ledger_host_count(g->ledger, h->name));
+                                  "%s: DNS lookup failed (%s); keeping its %zu address%s until each one's validity ends.",
+                                  h->name, res->error_text ?: strerror(-res->error), kept, kept == 1 ? "" : "es");
                 } else
                         log_debug("%s: DNS lookup failed again (%s), %u in a row.", h->name,
                                   res->error_text ?: strerror(-res->error), h->failures + 1);
@@ -888,18 +917,23 @@ static void manager_query_all(struct manager *m) {
                         if (h->in_flight)
                                 continue;
                         host_query(h);
-                        if (h->in_flight)
+                        if (h->in_flight) {
+                                h->first_round = true;
                                 m->round_left++;
+                        }
                 }
 }
 
 /* ---- reload ---- */
 
-/* Moves runtime state of groups that survive a reload: unchanged groups keep everything; a
- * changed group keeps the addresses of its hosts that are still configured. */
-static void groups_carry_over(struct group_state *old, size_t n_old, struct group_state *new, size_t n_new) {
+/* Moves runtime state of groups that survive a reload: the addresses of hosts still configured
+ * and the hosts' health and schedule. */
+static void groups_carry_over(const struct config *c, usec_t now, struct group_state *old, size_t n_old,
+                              struct group_state *new, size_t n_new) {
         for (size_t i = 0; i < n_new; i++) {
                 struct group_state *ng = &new[i], *og = NULL;
+                const struct ledger_entry *e;
+                size_t n;
 
                 for (size_t j = 0; j < n_old; j++)
                         if (old[j].config && streq(old[j].config->name, ng->config->name))
@@ -907,20 +941,16 @@ static void groups_carry_over(struct group_state *old, size_t n_old, struct grou
                 if (!og)
                         continue;
 
-                if (group_equal(og->config, ng->config)) {
-                        struct ledger *l = ng->ledger;
-                        ng->ledger = og->ledger;
-                        og->ledger = l;
-                } else {
-                        const struct ledger_entry *e;
-                        size_t n;
-
-                        e = ledger_entries(og->ledger, &n);
-                        for (size_t k = 0; k < n; k++) {
-                                const char *host = ledger_host_name(og->ledger, e[k].host);
-                                if (group_find_host(ng, host))
-                                        (void) ledger_restore(ng->ledger, host, &e[k].addr, e[k].expiry, e[k].last_seen);
-                        }
+                /* Entries of hosts still configured move over, if the new configuration still
+                 * allows them (allow_private=, family= may have tightened), capped at the new
+                 * validity from now. */
+                e = ledger_entries(og->ledger, &n);
+                for (size_t k = 0; k < n; k++) {
+                        const char *host = ledger_host_name(og->ledger, e[k].host);
+                        if (group_find_host(ng, host) && group_has_family(ng->config, &e[k].addr) &&
+                            address_allowed(c, &e[k].addr))
+                                (void) ledger_restore(ng->ledger, host, &e[k].addr,
+                                                      MIN(e[k].expiry, now + ng->config->validity), e[k].last_seen);
                 }
                 for (size_t k = 0; k < ng->n_hosts; k++) {
                         struct host *nh = &ng->hosts[k], *oh = group_find_host(og, nh->name);
@@ -970,7 +1000,7 @@ static int manager_reload(struct manager *m) {
                 return r;
         }
 
-        groups_carry_over(m->groups, m->n_groups, groups, n_groups);
+        groups_carry_over(c, boottime_now(m), m->groups, m->n_groups, groups, n_groups);
         resolver_free(m->resolver);
         m->resolver = resolver;
         old_groups = m->groups;
