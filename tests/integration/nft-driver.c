@@ -8,7 +8,7 @@
  *   nft-driver force SPEC          apply with force
  *   nft-driver script SPEC         print the --dry-run script
  *   nft-driver generation -        print the ruleset generation id (to count transactions)
- *   nft-driver remove SPEC         nft_remove
+ *   nft-driver remove SPEC [run=CMD...]  apply, run the commands, nft_remove
  *   nft-driver monitor SPEC SECS   apply, then re-apply with force on every foreign change
  *   nft-driver bench SPEC RUNS [monitor]  apply RUNS times (expiries moved each time), print the
  *                                  median in ms; with monitor, while subscribed to events
@@ -466,6 +466,9 @@ int main(int argc, char *argv[]) {
                 parse_spec(argv[2], &s);
                 spec_ruleset(&s, now_usec(CLOCK_BOOTTIME), 0, &want);
                 r = report(nft_apply(n, &want, now_usec(CLOCK_BOOTTIME), false, &err), &err);
+                for (int i = 3; r >= 0 && i < argc; i++)
+                        if (strncmp(argv[i], "run=", 4) != 0 || system(argv[i] + 4) != 0)
+                                die("run= command failed");
                 if (r >= 0)
                         r = report(nft_remove(n, &want, &err), &err);
         } else if (streq(mode, "monitor") && argc >= 4) {
