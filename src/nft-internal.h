@@ -104,6 +104,7 @@ int nft_get_generation(struct nft *n, uint32_t *ret);
 
 /* nft-monitor.c: around our own commits, so that they cost no event per element. */
 void nft_monitor_pause(struct nft *n);
-/* commits: how many transactions of ours went in since the pause. */
+/* commits: how many transactions of ours went in since the pause (each moves the generation
+ * by at most one). */
 void nft_monitor_resume(struct nft *n, unsigned commits);
 void nft_monitor_free(struct nft *n);

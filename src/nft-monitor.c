@@ -180,8 +180,10 @@ void nft_monitor_resume(struct nft *n, unsigned commits) {
                 n->gen_ours = gen;
                 n->have_gen = true;
         }
-        /* Someone else committed while we were not listening: check what they did. */
-        if (!n->mon_paused || !ok || gen != n->gen_before + commits) {
+        /* Someone else committed while we were not listening: check what they did. A
+         * transaction of ours that changed nothing (a flush of an empty set) does not move the
+         * generation, so fewer steps than commits are ours too; only more mean someone else. */
+        if (!n->mon_paused || !ok || (uint32_t) (gen - n->gen_before) > commits) {
                 n->mon_pending = true;
                 monitor_arm(n);
         }

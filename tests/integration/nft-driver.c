@@ -9,7 +9,8 @@
  *   nft-driver script SPEC         print the --dry-run script
  *   nft-driver generation -        print the ruleset generation id (to count transactions)
  *   nft-driver remove SPEC [run=CMD...]  apply, run the commands, nft_remove
- *   nft-driver monitor SPEC SECS   apply, then re-apply with force on every foreign change
+ *   nft-driver monitor SPEC SECS [SPEC2]  apply, then re-apply with force on every foreign
+ *                                  change; on SIGUSR1 apply SPEC2 instead (a reload)
  *   nft-driver bench SPEC RUNS [monitor]  apply RUNS times (expiries moved each time), print the
  *                                  median in ms; with monitor, while subscribed to events
  *   nft-driver enobufs SPEC        apply with the batch socket's receive buffer shrunk so that
@@ -272,8 +273,28 @@ static int run_enobufs(struct nft *n, struct spec *s) {
 struct monitor_ctx {
         struct nft *n;
         struct spec *spec;
+        const char *next_spec;
         unsigned restores;
 };
+
+/* SIGUSR1: the configuration changes (a reload): apply the second spec, without force. */
+static int on_sigusr1(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        struct monitor_ctx *m = userdata;
+        struct nft_ruleset want;
+        struct nft_error err;
+        int r;
+
+        if (!m->next_spec)
+                return 0;
+        spec_free(m->spec);
+        parse_spec(m->next_spec, m->spec);
+        spec_ruleset(m->spec, now_usec(CLOCK_BOOTTIME), 0, &want);
+        r = report(nft_apply(m->n, &want, now_usec(CLOCK_BOOTTIME), false, &err), &err);
+        if (r >= 0)
+                printf("reloaded: %s\n", r > 0 ? "committed" : "unchanged");
+        fflush(stdout);
+        return 0;
+}
 
 static void on_foreign_change(struct nft *n, void *userdata) {
         struct monitor_ctx *m = userdata;
@@ -288,9 +309,9 @@ static void on_foreign_change(struct nft *n, void *userdata) {
         m->restores++;
 }
 
-static int run_monitor(struct nft *n, struct spec *s, unsigned seconds) {
+static int run_monitor(struct nft *n, struct spec *s, unsigned seconds, const char *next_spec) {
         _cleanup_(sd_event_unrefp) sd_event *e = NULL;
-        struct monitor_ctx m = { .n = n, .spec = s };
+        struct monitor_ctx m = { .n = n, .spec = s, .next_spec = next_spec };
         struct nft_ruleset want;
         struct nft_error err;
         int r;
@@ -319,8 +340,11 @@ static int run_monitor(struct nft *n, struct spec *s, unsigned seconds) {
                 sigset_t mask;
                 sigemptyset(&mask);
                 sigaddset(&mask, SIGTERM);
-                if (sigprocmask(SIG_BLOCK, &mask, NULL) >= 0)
+                sigaddset(&mask, SIGUSR1);
+                if (sigprocmask(SIG_BLOCK, &mask, NULL) >= 0) {
                         (void) sd_event_add_signal(e, NULL, SIGTERM, NULL, NULL);
+                        (void) sd_event_add_signal(e, NULL, SIGUSR1, on_sigusr1, &m);
+                }
         }
         r = sd_event_loop(e);
         printf("restores: %u\n", m.restores);
@@ -473,7 +497,7 @@ int main(int argc, char *argv[]) {
                         r = report(nft_remove(n, &want, &err), &err);
         } else if (streq(mode, "monitor") && argc >= 4) {
                 parse_spec(argv[2], &s);
-                r = run_monitor(n, &s, (unsigned) atoi(argv[3]));
+                r = run_monitor(n, &s, (unsigned) atoi(argv[3]), argc >= 5 ? argv[4] : NULL);
         } else if (streq(mode, "enobufs")) {
                 parse_spec(argv[2], &s);
                 r = run_enobufs(n, &s);

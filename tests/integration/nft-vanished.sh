@@ -76,4 +76,46 @@ committed
 committed"
 expect_eq "sets with the set gone" "$(nft -j list sets inet | jq -r '.nftables[] | select(.set) | .set.name' | sort | tr '\n' ' ')" \
         "keep_v4 "
+# The same under the monitor, the busy set being empty: flushing it is no transaction at all
+# (the generation does not move); that must not pass for someone else's change.
+nft flush ruleset
+nft -f - <<'X'
+table inet filter {
+        set used_v4 {
+                type ipv4_addr
+                flags timeout
+        }
+        chain forward {
+                type filter hook forward priority 0;
+                ip saddr @used_v4 counter accept
+        }
+}
+X
+E=$(spec e <<'X'
+table inet filter
+chain allowlistd
+group keep families=v4 interval=0 comment=keep
+elem keep 192.0.2.1 3600
+allow keep tcp 443
+group used families=both interval=0 comment=used
+elem used 2001:db8::1 3600
+allow used tcp 80
+X
+)
+"$NFT_DRIVER" monitor "$E" 60 "$B" >"$WORK/out" 2>&1 &
+pid=$!
+trap 'kill $pid 2>/dev/null || true; rm -rf "$WORK"' EXIT
+for i in $(seq 100); do grep -q monitoring "$WORK/out" && break; sleep 0.1; done
+grep -q monitoring "$WORK/out" || fail "driver did not start: $(cat "$WORK/out")"
+kill -USR1 $pid
+for i in $(seq 100); do grep -q reloaded "$WORK/out" && break; sleep 0.1; done
+sleep 0.5
+kill $pid
+wait $pid || true
+expect_eq "monitor output" "$(cat "$WORK/out")" "monitoring
+leftover: set inet filter used_v4: a rule outside the daemon's chain still uses it, so it was flushed instead of deleted and allows nothing now; the daemon no longer manages it: Device or resource busy
+reloaded: committed
+restores: 0"
+expect_eq "sets after the reload" "$(nft -j list sets inet | jq -r '.nftables[] | select(.set) | .set.name' | sort | tr '\n' ' ')" \
+        "keep_v4 used_v4 "
 echo OK
