@@ -996,6 +996,7 @@ struct wanted_set {
         bool interval;  /* elements go as ranges: the kernel set has (or gets) flags interval */
         bool created;   /* made by this process */
         bool recreate;  /* ours, but with the wrong flags: delete and create in this batch */
+        char differs[160]; /* what is wrong with it, for an error when it cannot be deleted */
         bool changed;
         uint64_t fingerprint;
 };
@@ -1166,6 +1167,26 @@ static int tracking_update(struct nft *n, const struct nft_ruleset *want, const 
         return 0;
 }
 
+/* A set of ours with the wrong flags (say, `nft -f` redeclared it without interval) cannot be
+ * recreated while someone else's rule uses it: say what is wrong with it, not only that it is
+ * busy, since that is what the operator has to fix. */
+static void explain_busy_recreate(const struct nft_ruleset *want, const struct wanted_set *w, size_t n_w,
+                                  struct nft_error *err) {
+        for (size_t i = 0; i < n_w; i++) {
+                char object[sizeof(err->object)];
+
+                if (!w[i].recreate)
+                        continue;
+                snprintf(object, sizeof(object), "set %s %s %s", nft_family_to_string(want->family), want->table,
+                         w[i].name);
+                if (streq(object, err->object)) {
+                        snprintf(err->hint, sizeof(err->hint), "%s; it cannot be recreated while a rule outside "
+                                 "the daemon's chain uses it", w[i].differs);
+                        return;
+                }
+        }
+}
+
 /* A transaction of its own for one object the daemon lets go of (set NULL: the chain), so that
  * a reference someone else holds fails only this object. The chain goes with its rules: the
  * kernel refuses to delete a chain that still has any. */
@@ -1304,7 +1325,7 @@ int nft_apply(struct nft *n, const struct nft_ruleset *want, usec_t now, bool fo
                         if (!ks)
                                 w[i].created = true;
                         else {
-                                char hint[sizeof(err->hint)];
+                                char hint[sizeof(w[i].differs)];
                                 w[i].created = t && t->created;
                                 if (kernel_set_check(ks, w[i].af, w[i].g->interval, hint, sizeof(hint)) < 0) {
                                         if (!w[i].created) {
@@ -1318,6 +1339,7 @@ int nft_apply(struct nft *n, const struct nft_ruleset *want, usec_t now, bool fo
                                                 goto finish;
                                         }
                                         w[i].recreate = true;
+                                        snprintf(w[i].differs, sizeof(w[i].differs), "%s", hint);
                                 } else
                                         /* An operator's interval set takes single addresses as ranges. */
                                         w[i].interval = w[i].interval || (ks->flags & NFT_SET_INTERVAL);
@@ -1407,6 +1429,8 @@ int nft_apply(struct nft *n, const struct nft_ruleset *want, usec_t now, bool fo
                 /* The kernel rolled the batch back (or, with lost replies, we cannot know):
                  * look again next time instead of trusting the fingerprints. */
                 nft_forget(n, true);
+                if (r == -EBUSY && err)
+                        explain_busy_recreate(want, w, n_w, err);
                 goto resume;
         }
         r = tracking_update(n, want, w, n_w, chain_fp);
