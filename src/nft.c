@@ -1441,7 +1441,7 @@ int nft_apply(struct nft *n, const struct nft_ruleset *want, usec_t now, bool fo
         n->table_created = table_created;
         /* Forgotten now whatever happens: a failure is reported once, not retried for ever. */
         for (size_t i = 0; i < n_vanished; i++) {
-                struct nft_error e = {};
+                struct nft_error e = { 0 };
                 int k = release_object(n, want->family, want->table, want->chain, vanished[i], &commits, &e);
                 if (k < 0 && n->on_leftover)
                         n->on_leftover(n, k, &e, n->leftover_userdata);
@@ -1523,7 +1523,7 @@ int nft_remove(struct nft *n, const struct nft_ruleset *want, struct nft_error *
                         first = r;
         }
         for (size_t i = 0; i < n_w; i++) {
-                struct nft_error e = {};
+                struct nft_error e = { 0 };
                 if (!probe_find(&p, w[i].name))
                         continue;
                 r = release_object(n, want->family, want->table, want->chain, w[i].name, &commits,
