@@ -51,10 +51,10 @@ static inline void nft_freep(struct nft **n) { nft_free(*n); }
 
 /* Makes the kernel match want in one transaction: creates what is missing, replaces the content
  * of every set that changed since the last successful apply (flush + add, timeouts from expiry
- * and now, at least 1 s), rebuilds the chain's rules when they changed. After that commit the sets
- * of groups that disappeared since the last apply are deleted best effort, each in a
- * transaction of its own (see nft_set_leftover_callback()). Sends nothing when nothing changed, unless
- * force. now is CLOCK_BOOTTIME usec. On failure the kernel is unchanged (the batch is rolled
+ * and now, at least 1 s), rebuilds the chain's rules when they changed. After that commit
+ * the sets of groups that disappeared since the last apply are deleted best effort, each in a
+ * transaction of its own (see nft_set_leftover_callback()). Sends nothing when nothing
+ * changed, unless force. now is CLOCK_BOOTTIME usec. On failure the kernel is unchanged (the batch is rolled
  * back), err is filled and a negative errno returned. Returns 1 when a transaction was
  * committed, 0 when there was nothing to send. */
 int nft_apply(struct nft *n, const struct nft_ruleset *want, usec_t now, bool force, struct nft_error *err);
