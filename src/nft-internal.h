@@ -42,6 +42,9 @@ struct nft {
         struct nft_tracked_set *sets;
         size_t n_sets, allocated_sets;
 
+        nft_leftover_cb on_leftover;
+        void *leftover_userdata;
+
         /* Monitor (nft-monitor.c). */
         struct mnl_socket *mon;
         sd_event_source *mon_io, *mon_timer;
@@ -101,5 +104,7 @@ int nft_get_generation(struct nft *n, uint32_t *ret);
 
 /* nft-monitor.c: around our own commits, so that they cost no event per element. */
 void nft_monitor_pause(struct nft *n);
-void nft_monitor_resume(struct nft *n, bool committed);
+/* commits: how many transactions of ours went in since the pause (each moves the generation
+ * by at most one). */
+void nft_monitor_resume(struct nft *n, unsigned commits);
 void nft_monitor_free(struct nft *n);

@@ -35,7 +35,11 @@ static bool attr_streq(const struct nlattr *a, const char *s) {
         return a && s && mnl_attr_validate(a, MNL_TYPE_NUL_STRING) >= 0 && streq(mnl_attr_get_str(a), s);
 }
 
-/* Whether an event of another process deleted or flushed something of ours. */
+/* Whether an event of another process deleted or flushed something of ours, or put something
+ * into it: the chain and the sets are the daemon's, so a rule or an element someone else adds
+ * there is a change to undo as much as a deletion. NEWCHAIN and NEWSET are not: an operator's
+ * `nft -f` declaring our chain or sets empty (so that its `jump` and `@set` load) changes
+ * nothing that is in them. */
 static bool event_touches_us(const struct nft *n, const struct nlmsghdr *nlh, uint16_t type) {
         const struct nfgenmsg *g = mnl_nlmsg_get_payload(nlh);
         const struct nlattr *attr[4] = { NULL }, *a;
@@ -46,8 +50,10 @@ static bool event_touches_us(const struct nft *n, const struct nlmsghdr *nlh, ui
         case NFT_MSG_DELTABLE:
         case NFT_MSG_DELCHAIN:
         case NFT_MSG_DELRULE:
+        case NFT_MSG_NEWRULE:
         case NFT_MSG_DELSET:
         case NFT_MSG_DELSETELEM:
+        case NFT_MSG_NEWSETELEM:
                 break;
         default:
                 return false;
@@ -66,9 +72,11 @@ static bool event_touches_us(const struct nft *n, const struct nlmsghdr *nlh, ui
         case NFT_MSG_DELCHAIN:
                 return attr_streq(attr[NFTA_CHAIN_NAME], n->chain);
         case NFT_MSG_DELRULE:
+        case NFT_MSG_NEWRULE:
                 return attr_streq(attr[NFTA_RULE_CHAIN], n->chain);
         case NFT_MSG_DELSET:
-        case NFT_MSG_DELSETELEM: /* NFTA_SET_NAME and NFTA_SET_ELEM_LIST_SET are both 2 */
+        case NFT_MSG_DELSETELEM:
+        case NFT_MSG_NEWSETELEM: /* NFTA_SET_NAME and NFTA_SET_ELEM_LIST_SET are both 2 */
                 for (size_t i = 0; i < n->n_sets; i++)
                         if (attr_streq(attr[NFTA_SET_NAME], n->sets[i].name))
                                 return true;
@@ -159,7 +167,7 @@ void nft_monitor_pause(struct nft *n) {
                         monitor_membership(n, NETLINK_DROP_MEMBERSHIP) >= 0;
 }
 
-void nft_monitor_resume(struct nft *n, bool committed) {
+void nft_monitor_resume(struct nft *n, unsigned commits) {
         uint32_t gen;
         bool ok;
 
@@ -172,8 +180,10 @@ void nft_monitor_resume(struct nft *n, bool committed) {
                 n->gen_ours = gen;
                 n->have_gen = true;
         }
-        /* Someone else committed while we were not listening: check what they did. */
-        if (!n->mon_paused || !ok || gen != n->gen_before + (committed ? 1 : 0)) {
+        /* Someone else committed while we were not listening: check what they did. A
+         * transaction of ours that changed nothing (a flush of an empty set) does not move the
+         * generation, so fewer steps than commits are ours too; only more mean someone else. */
+        if (!n->mon_paused || !ok || (uint32_t) (gen - n->gen_before) > commits) {
                 n->mon_pending = true;
                 monitor_arm(n);
         }

@@ -29,6 +29,8 @@
 /* Replies are queued while the kernel processes the batch inside our sendmsg(); this bounds the
  * wait for any that are not there yet. */
 #define NFT_ACK_TIMEOUT_MSEC 5000
+/* Bounds the datagrams thrown away before an exchange (each at least one ACK). */
+#define NFT_DRAIN_MAX 65536U
 
 #define NFT_TYPE_IPV4_ADDR 7
 #define NFT_TYPE_IPV6_ADDR 8
@@ -666,12 +668,47 @@ static const char *ack_message(const struct nlmsghdr *nlh) {
         return NULL;
 }
 
+/* Replies left over from an earlier exchange (the rest of the ACKs after ENOBUFS, after a
+ * timeout, or after a refused batch whose first reply said it all) would otherwise be read as
+ * the answers to the next one, and that one's answers as the next one's, for ever: drop them.
+ * Sequence numbers are never reused, so one arriving later still is skipped by its number. */
+static void nft_drain(struct nft *n, char *buf) {
+        int fd = mnl_socket_get_fd(n->nl);
+
+        for (unsigned i = 0; i < NFT_DRAIN_MAX; i++)
+                if (recv(fd, buf, NFT_RECV_BUFFER, MSG_DONTWAIT) < 0 && errno != EINTR && errno != ENOBUFS)
+                        return;
+}
+
+/* One datagram of replies, waiting at most NFT_ACK_TIMEOUT_MSEC; returns its length or a
+ * negative errno. */
+static ssize_t nft_recv(struct nft *n, char *buf) {
+        int fd = mnl_socket_get_fd(n->nl);
+
+        for (;;) {
+                struct pollfd p = { .fd = fd, .events = POLLIN };
+                ssize_t k = recv(fd, buf, NFT_RECV_BUFFER, MSG_DONTWAIT);
+                int r;
+
+                if (k >= 0)
+                        return k;
+                if (errno == EINTR)
+                        continue;
+                if (errno != EAGAIN)
+                        return -errno;
+                r = poll(&p, 1, NFT_ACK_TIMEOUT_MSEC);
+                if (r == 0)
+                        return -ETIMEDOUT;
+                if (r < 0 && errno != EINTR)
+                        return -errno;
+        }
+}
+
 /* Sends the whole batch with one sendmsg() and reads replies until every message is
  * accounted for: a failed batch still ACKs the messages before (and after) the failing one,
  * and the first error in batch order is the one reported. */
 static int batch_send(struct nft_batch *b, struct nft_error *err) {
         struct nft *n = b->n;
-        int fd = mnl_socket_get_fd(n->nl);
         size_t expected = b->n_msgs - 2, acked = 0; /* BEGIN and END are not ACKed */
         size_t failed = SIZE_MAX;
         int error = 0, r;
@@ -688,6 +725,7 @@ static int batch_send(struct nft_batch *b, struct nft_error *err) {
         buf = malloc(NFT_RECV_BUFFER);
         if (!buf)
                 return -ENOMEM;
+        nft_drain(n, buf);
 
         if (mnl_socket_sendto(n->nl, n->batch, b->size) < 0) {
                 r = -errno;
@@ -696,23 +734,14 @@ static int batch_send(struct nft_batch *b, struct nft_error *err) {
         }
 
         while (acked < expected) {
-                ssize_t k = recv(fd, buf, NFT_RECV_BUFFER, MSG_DONTWAIT);
+                ssize_t k = nft_recv(n, buf);
                 if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        if (errno == EAGAIN) {
-                                struct pollfd p = { .fd = fd, .events = POLLIN };
-                                r = poll(&p, 1, NFT_ACK_TIMEOUT_MSEC);
-                                if (r == 0) {
-                                        error_set(err, b, &b->msgs[0], -ETIMEDOUT, "waiting for the kernel's replies");
-                                        return -ETIMEDOUT;
-                                }
-                                continue;
-                        }
                         /* ENOBUFS: replies were lost, so whether the batch was committed is
-                         * unknown; the caller forgets what it believed about the kernel. */
-                        r = -errno;
-                        error_set(err, b, &b->msgs[0], r, "reading the kernel's replies");
+                         * unknown; the caller forgets what it believed about the kernel, and
+                         * the next exchange drops the replies still queued. */
+                        r = (int) k;
+                        error_set(err, b, &b->msgs[0], r,
+                                  r == -ETIMEDOUT ? "waiting for the kernel's replies" : "reading the kernel's replies");
                         return r;
                 }
                 for (struct nlmsghdr *nlh = (struct nlmsghdr *) buf; mnl_nlmsg_ok(nlh, (int) k);
@@ -749,29 +778,38 @@ static int batch_send(struct nft_batch *b, struct nft_error *err) {
         return 0;
 }
 
-/* Sends one request (not a batch) and feeds every reply to cb until the kernel says done. */
+/* Sends one request (not a batch) and feeds every reply to cb until the kernel says done.
+ * Replies with another sequence number are late answers to something older: skipped, never
+ * an error (mnl_cb_run() alone would fail with EPROTO, and leave this request's own reply
+ * queued for the next one to trip over). */
 static int nft_request(struct nft *n, struct nlmsghdr *nlh, mnl_cb_t cb, void *data) {
         _cleanup_free_ char *buf = malloc(NFT_RECV_BUFFER);
         uint32_t seq = nlh->nlmsg_seq;
-        ssize_t k;
         int r;
 
         if (!buf)
                 return -ENOMEM;
+        nft_drain(n, buf);
         if (mnl_socket_sendto(n->nl, nlh, nlh->nlmsg_len) < 0)
                 return -errno;
         for (;;) {
-                k = mnl_socket_recvfrom(n->nl, buf, NFT_RECV_BUFFER);
-                if (k < 0) {
-                        if (errno == EINTR)
+                ssize_t k = nft_recv(n, buf);
+                int len;
+
+                if (k < 0)
+                        return (int) k;
+                len = (int) k;
+                for (const struct nlmsghdr *m = (const struct nlmsghdr *) buf; mnl_nlmsg_ok(m, len);
+                     m = mnl_nlmsg_next(m, &len)) {
+                        if (m->nlmsg_seq != seq)
                                 continue;
-                        return -errno;
+                        errno = 0;
+                        r = mnl_cb_run(m, m->nlmsg_len, seq, n->portid, cb, data);
+                        if (r < 0)
+                                return errno > 0 ? -errno : -EPROTO;
+                        if (r == MNL_CB_STOP)
+                                return 0;
                 }
-                r = mnl_cb_run(buf, (size_t) k, seq, n->portid, cb, data);
-                if (r < 0)
-                        return errno > 0 ? -errno : -EPROTO;
-                if (r == MNL_CB_STOP)
-                        return 0;
         }
 }
 
@@ -958,6 +996,7 @@ struct wanted_set {
         bool interval;  /* elements go as ranges: the kernel set has (or gets) flags interval */
         bool created;   /* made by this process */
         bool recreate;  /* ours, but with the wrong flags: delete and create in this batch */
+        char differs[160]; /* what is wrong with it, for an error when it cannot be deleted */
         bool changed;
         uint64_t fingerprint;
 };
@@ -1128,13 +1167,125 @@ static int tracking_update(struct nft *n, const struct nft_ruleset *want, const 
         return 0;
 }
 
+/* A set of ours with the wrong flags (say, `nft -f` redeclared it without interval) cannot be
+ * recreated while someone else's rule uses it: say what is wrong with it, not only that it is
+ * busy, since that is what the operator has to fix. */
+static void explain_busy_recreate(const struct nft_ruleset *want, const struct wanted_set *w, size_t n_w,
+                                  struct nft_error *err) {
+        for (size_t i = 0; i < n_w; i++) {
+                char object[sizeof(err->object)];
+
+                if (!w[i].recreate)
+                        continue;
+                snprintf(object, sizeof(object), "set %s %s %s", nft_family_to_string(want->family), want->table,
+                         w[i].name);
+                if (streq(object, err->object)) {
+                        snprintf(err->hint, sizeof(err->hint), "%s; it cannot be recreated while a rule outside "
+                                 "the daemon's chain uses it", w[i].differs);
+                        return;
+                }
+        }
+}
+
+/* A transaction of its own for one object the daemon lets go of (set NULL: the chain), so that
+ * a reference someone else holds fails only this object. The chain goes with its rules: the
+ * kernel refuses to delete a chain that still has any. */
+static int send_single(struct nft *n, int family, const char *table, const char *chain, enum nft_op op,
+                       const char *set, struct nft_error *err) {
+        struct nft_batch b;
+        int r;
+
+        r = batch_init(&b, n, family, table, chain);
+        if (r >= 0)
+                switch (op) {
+                case NFT_OP_DEL_CHAIN:
+                        r = batch_chain(&b, NFT_OP_FLUSH_CHAIN);
+                        if (r >= 0)
+                                r = batch_chain(&b, NFT_OP_DEL_CHAIN);
+                        break;
+                case NFT_OP_FLUSH_CHAIN:
+                case NFT_OP_DEL_TABLE:
+                        r = op == NFT_OP_DEL_TABLE ? batch_table(&b, op) : batch_chain(&b, op);
+                        break;
+                case NFT_OP_DEL_SET:
+                case NFT_OP_FLUSH_SET:
+                        r = batch_set(&b, op, set, AF_UNSPEC, false, NULL, 0, 0);
+                        break;
+                case NFT_OP_BEGIN:
+                case NFT_OP_END:
+                case NFT_OP_NEW_TABLE:
+                case NFT_OP_NEW_CHAIN:
+                case NFT_OP_NEW_RULE:
+                case NFT_OP_NEW_SET:
+                case NFT_OP_ADD_ELEMENTS:
+                case NFT_OP_NEW_PORT_SET:
+                        r = -EINVAL;
+                        break;
+                }
+        if (r >= 0)
+                r = batch_finish(&b);
+        if (r >= 0)
+                r = batch_send(&b, err);
+        else if (err) {
+                struct nft_msg m = { .op = op };
+                snprintf(m.name, sizeof(m.name), "%s", set ? set : "");
+                error_set(err, &b, &m, r, "building the batch");
+        }
+        nft_batch_done(&b);
+        return r;
+}
+
+/* Deletes a set (or, set NULL, the chain) the daemon no longer wants. When a rule of someone
+ * else still refers to it (EBUSY: an operator's `ip daddr @NAME_v4` or `jump allowlistd`), it
+ * is flushed instead, so it allows nothing, and reported once; it is then no longer ours and
+ * never retried. Returns 0 when the object is gone or flushed, else the kernel's error with err
+ * filled. commits counts our transactions, for the monitor. */
+static int release_object(struct nft *n, int family, const char *table, const char *chain, const char *set,
+                          unsigned *commits, struct nft_error *err) {
+        struct nft_error busy;
+        int r;
+
+        r = send_single(n, family, table, chain, set ? NFT_OP_DEL_SET : NFT_OP_DEL_CHAIN, set, err);
+        if (r >= 0)
+                (*commits)++;
+        if (r >= 0 || r == -ENOENT) /* gone already: nothing to do */
+                return 0;
+        if (r != -EBUSY)
+                return r;
+
+        r = send_single(n, family, table, chain, set ? NFT_OP_FLUSH_SET : NFT_OP_FLUSH_CHAIN, set, err);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+        (*commits)++;
+        if (set)
+                snprintf(busy.object, sizeof(busy.object), "set %s %s %s", nft_family_to_string(family), table, set);
+        else
+                snprintf(busy.object, sizeof(busy.object), "chain %s %s %s", nft_family_to_string(family), table,
+                         chain);
+        snprintf(busy.hint, sizeof(busy.hint), "%s, so it was flushed instead of deleted and allows nothing now; "
+                 "the daemon no longer manages it", set ? "a rule outside the daemon's chain still uses it" :
+                                                          "a rule outside it still jumps to it");
+        if (n->on_leftover)
+                n->on_leftover(n, -EBUSY, &busy, n->leftover_userdata);
+        return 0;
+}
+
+void nft_set_leftover_callback(struct nft *n, nft_leftover_cb cb, void *userdata) {
+        n->on_leftover = cb;
+        n->leftover_userdata = userdata;
+}
+
 int nft_apply(struct nft *n, const struct nft_ruleset *want, usec_t now, bool force, struct nft_error *err) {
         _cleanup_free_ struct wanted_set *w = NULL;
         struct nft_batch b = { .n = NULL };
         struct probe p = { .r = 0 };
+        _cleanup_free_ char (*vanished)[NFT_SET_NAME_MAX + 1] = NULL;
         bool need_probe, chain_changed, any = force, table_created;
+        size_t n_w = 0, n_vanished = 0;
+        unsigned commits = 0;
         uint64_t chain_fp;
-        size_t n_w = 0;
         int r;
 
         if (err)
@@ -1174,7 +1325,7 @@ int nft_apply(struct nft *n, const struct nft_ruleset *want, usec_t now, bool fo
                         if (!ks)
                                 w[i].created = true;
                         else {
-                                char hint[sizeof(err->hint)];
+                                char hint[sizeof(w[i].differs)];
                                 w[i].created = t && t->created;
                                 if (kernel_set_check(ks, w[i].af, w[i].g->interval, hint, sizeof(hint)) < 0) {
                                         if (!w[i].created) {
@@ -1188,6 +1339,7 @@ int nft_apply(struct nft *n, const struct nft_ruleset *want, usec_t now, bool fo
                                                 goto finish;
                                         }
                                         w[i].recreate = true;
+                                        snprintf(w[i].differs, sizeof(w[i].differs), "%s", hint);
                                 } else
                                         /* An operator's interval set takes single addresses as ranges. */
                                         w[i].interval = w[i].interval || (ks->flags & NFT_SET_INTERVAL);
@@ -1229,9 +1381,6 @@ int nft_apply(struct nft *n, const struct nft_ruleset *want, usec_t now, bool fo
         for (size_t i = 0; r >= 0 && i < n_w; i++)
                 if (w[i].recreate)
                         r = batch_set(&b, NFT_OP_DEL_SET, w[i].name, w[i].af, false, NULL, 0, 0);
-        for (size_t i = 0; r >= 0 && i < n->n_sets; i++)
-                if (!wanted_find(w, n_w, n->sets[i].name))
-                        r = batch_set(&b, NFT_OP_DEL_SET, n->sets[i].name, AF_UNSPEC, false, NULL, 0, 0);
         for (size_t i = 0; r >= 0 && i < n_w; i++)
                 r = batch_set(&b, NFT_OP_NEW_SET, w[i].name, w[i].af, w[i].interval, w[i].g->comment, 0, 0);
         for (size_t i = 0; r >= 0 && i < n_w; i++) {
@@ -1260,22 +1409,46 @@ int nft_apply(struct nft *n, const struct nft_ruleset *want, usec_t now, bool fo
                 goto finish;
         }
 
+        /* The sets of groups that disappeared are not in this batch: an operator's rule may
+         * still use one, and the kernel's EBUSY would roll back everything, at every apply,
+         * until the configuration changes. They go afterwards, one by one. */
+        vanished = calloc(MAX(n->n_sets, (size_t) 1), sizeof(*vanished));
+        if (!vanished) {
+                r = -ENOMEM;
+                goto finish;
+        }
+        for (size_t i = 0; i < n->n_sets; i++)
+                if (!wanted_find(w, n_w, n->sets[i].name))
+                        strcpy(vanished[n_vanished++], n->sets[i].name);
+
         nft_monitor_pause(n);
         r = batch_send(&b, err);
-        nft_monitor_resume(n, r >= 0);
+        if (r >= 0)
+                commits++;
         if (r < 0) {
                 /* The kernel rolled the batch back (or, with lost replies, we cannot know):
                  * look again next time instead of trusting the fingerprints. */
                 nft_forget(n, true);
-                goto finish;
+                if (r == -EBUSY && err)
+                        explain_busy_recreate(want, w, n_w, err);
+                goto resume;
         }
         r = tracking_update(n, want, w, n_w, chain_fp);
         if (r < 0) {
                 nft_forget(n, true);
-                goto finish;
+                goto resume;
         }
         n->table_created = table_created;
+        /* Forgotten now whatever happens: a failure is reported once, not retried for ever. */
+        for (size_t i = 0; i < n_vanished; i++) {
+                struct nft_error e = { 0 };
+                int k = release_object(n, want->family, want->table, want->chain, vanished[i], &commits, &e);
+                if (k < 0 && n->on_leftover)
+                        n->on_leftover(n, k, &e, n->leftover_userdata);
+        }
         r = 1;
+resume:
+        nft_monitor_resume(n, commits);
 finish:
         nft_batch_done(&b);
         free(p.sets);
@@ -1307,12 +1480,12 @@ static int chain_exists(struct nft *n, int family, const char *table, const char
 
 int nft_remove(struct nft *n, const struct nft_ruleset *want, struct nft_error *err) {
         _cleanup_free_ struct wanted_set *w = NULL;
-        struct nft_batch b = { .n = NULL };
         struct probe p = { .r = 0 };
         bool table_created = identity_matches(n, want) && n->table_created;
-        size_t n_w = 0, before;
         bool chain_present = false;
-        int r;
+        unsigned commits = 0;
+        size_t n_w = 0;
+        int r, first = 0;
 
         if (err)
                 memset(err, 0, sizeof(*err));
@@ -1340,44 +1513,49 @@ int nft_remove(struct nft *n, const struct nft_ruleset *want, struct nft_error *
                 goto finish;
         }
 
-        r = batch_init(&b, n, want->family, want->table, want->chain);
-        before = b.n_msgs;
-        if (r >= 0 && chain_present) {
-                r = batch_chain(&b, NFT_OP_FLUSH_CHAIN);
-                if (r >= 0)
-                        r = batch_chain(&b, NFT_OP_DEL_CHAIN);
+        /* Each object on its own and best effort: a `jump` or an `@set` of the operator's keeps
+         * that one object (flushed), never the others, and is not a failure. The chain first:
+         * its rules use the sets. The first real error (no permission, ...) is returned. */
+        nft_monitor_pause(n);
+        if (chain_present) {
+                r = release_object(n, want->family, want->table, want->chain, NULL, &commits, err);
+                if (r < 0 && first == 0)
+                        first = r;
         }
-        for (size_t i = 0; r >= 0 && i < n_w; i++)
-                if (probe_find(&p, w[i].name))
-                        r = batch_set(&b, NFT_OP_DEL_SET, w[i].name, w[i].af, false, NULL, 0, 0);
-        if (r >= 0 && b.n_msgs > before) {
-                r = batch_finish(&b);
-                if (r >= 0)
-                        r = batch_send(&b, err);
-                if (r < 0)
-                        goto finish;
+        for (size_t i = 0; i < n_w; i++) {
+                struct nft_error e = { 0 };
+                if (!probe_find(&p, w[i].name))
+                        continue;
+                r = release_object(n, want->family, want->table, want->chain, w[i].name, &commits,
+                                   first == 0 ? err : &e);
+                if (r < 0 && first == 0)
+                        first = r;
         }
 
         /* The table goes only when this process made it and nothing else lives in it now. */
-        if (table_created) {
-                nft_batch_done(&b);
+        if (table_created && first == 0) {
                 free(p.sets);
                 r = nft_probe(n, want->family, want->table, &p);
-                if (r >= 0 && p.table_exists && p.table_use == 0) {
-                        r = batch_init(&b, n, want->family, want->table, want->chain);
+                if (r < 0) {
+                        struct nft_batch eb = { .family = want->family, .table = want->table };
+                        struct nft_msg m = { .op = NFT_OP_DEL_TABLE };
+                        error_set(err, &eb, &m, r, "reading the table");
+                } else if (p.table_exists && p.table_use == 0) {
+                        r = send_single(n, want->family, want->table, want->chain, NFT_OP_DEL_TABLE, NULL, err);
                         if (r >= 0)
-                                r = batch_table(&b, NFT_OP_DEL_TABLE);
-                        if (r >= 0)
-                                r = batch_finish(&b);
-                        if (r >= 0)
-                                r = batch_send(&b, err);
+                                commits++;
+                        else if (r == -EBUSY || r == -ENOENT) { /* someone put something there meanwhile */
+                                if (err)
+                                        memset(err, 0, sizeof(*err));
+                                r = 0;
+                        }
                 }
                 if (r < 0)
-                        goto finish;
+                        first = r;
         }
-        r = 0;
+        nft_monitor_resume(n, commits);
+        r = first;
 finish:
-        nft_batch_done(&b);
         free(p.sets);
         return r;
 }

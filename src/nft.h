@@ -51,16 +51,26 @@ static inline void nft_freep(struct nft **n) { nft_free(*n); }
 
 /* Makes the kernel match want in one transaction: creates what is missing, replaces the content
  * of every set that changed since the last successful apply (flush + add, timeouts from expiry
- * and now, at least 1 s), rebuilds the chain's rules when they changed, deletes the sets of
- * groups that disappeared since the last apply. Sends nothing when nothing changed, unless
- * force. now is CLOCK_BOOTTIME usec. On failure the kernel is unchanged (the batch is rolled
+ * and now, at least 1 s), rebuilds the chain's rules when they changed. After that commit
+ * the sets of groups that disappeared since the last apply are deleted best effort, each in a
+ * transaction of its own (see nft_set_leftover_callback()). Sends nothing when nothing
+ * changed, unless force. now is CLOCK_BOOTTIME usec. On failure the kernel is unchanged (the batch is rolled
  * back), err is filled and a negative errno returned. Returns 1 when a transaction was
  * committed, 0 when there was nothing to send. */
 int nft_apply(struct nft *n, const struct nft_ruleset *want, usec_t now, bool force, struct nft_error *err);
 
-/* Deletes the daemon's chain and sets (on_exit=remove). The table is deleted only if it is
- * then empty and was created by this process. */
+/* Deletes the daemon's chain and sets (on_exit=remove), each in a transaction of its own: one
+ * that someone else's rule still refers to (a `jump`, an `@set`) is flushed instead, so it
+ * matches nothing, and reported through the leftover callback; that is not a failure. The
+ * table is deleted only if it is then empty and was created by this process. */
 int nft_remove(struct nft *n, const struct nft_ruleset *want, struct nft_error *err);
+
+/* Called once for each object the daemon let go of but could not delete (the sets of a group
+ * that disappeared, after nft_apply() committed; the chain and sets on nft_remove()), then
+ * forgotten: never retried. error is -EBUSY when a rule of someone else still refers to it
+ * and it was flushed instead; what names the object and says what was done. */
+typedef void (*nft_leftover_cb)(struct nft *n, int error, const struct nft_error *what, void *userdata);
+void nft_set_leftover_callback(struct nft *n, nft_leftover_cb cb, void *userdata);
 
 /* Watches nftables events on e: calls on_foreign_change once (debounced) after any
  * transaction from another process that touched the daemon's table, sets or chain, or when

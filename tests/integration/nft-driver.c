@@ -2,15 +2,21 @@
 /* Drives the nft module from a small spec file, for the integration tests and the benchmark.
  *
  *   nft-driver apply SPEC...       apply each spec in turn in one process (one nft_apply each);
- *                                  an argument sleep=N waits N seconds in between; goes on
+ *                                  an argument sleep=N waits N seconds in between, run=CMD runs
+ *                                  a shell command (someone else's change) in between; goes on
  *                                  after a failure, exit status 1 if any failed
  *   nft-driver force SPEC          apply with force
  *   nft-driver script SPEC         print the --dry-run script
  *   nft-driver generation -        print the ruleset generation id (to count transactions)
- *   nft-driver remove SPEC         nft_remove
- *   nft-driver monitor SPEC SECS   apply, then re-apply with force on every foreign change
+ *   nft-driver remove SPEC [run=CMD...]  apply, run the commands, nft_remove
+ *   nft-driver monitor SPEC SECS [SPEC2]  apply, then re-apply with force on every foreign
+ *                                  change; on SIGUSR1 apply SPEC2 instead (a reload)
  *   nft-driver bench SPEC RUNS [monitor]  apply RUNS times (expiries moved each time), print the
  *                                  median in ms; with monitor, while subscribed to events
+ *   nft-driver enobufs SPEC        apply with the batch socket's receive buffer shrunk so that
+ *                                  ACKs are lost (ENOBUFS), then twice more with it restored
+ * Objects let go of but not deleted are printed as "leftover: OBJECT: HINT: strerror", as the
+ * daemon logs them.
  *
  * Spec lines:
  *   table inet|ip|ip6 NAME
@@ -21,6 +27,7 @@
  *   allow NAME tcp|udp PORT|FIRST-LAST...
  * Errors are printed as the daemon logs them: "OBJECT: HINT: strerror". */
 #include <arpa/inet.h>
+#include <limits.h>
 #include <linux/netfilter.h>
 #include <signal.h>
 #include <time.h>
@@ -29,6 +36,7 @@
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
 
+#include "nft-internal.h" /* enobufs: the batch socket */
 #include "nft.h"
 
 #define MAX_GROUPS 64
@@ -233,11 +241,60 @@ static int report(int r, const struct nft_error *err) {
         return r;
 }
 
+static void on_leftover(struct nft *n, int error, const struct nft_error *what, void *userdata) {
+        printf("leftover: %s: %s: %s\n", what->object, what->hint, strerror(-error));
+        fflush(stdout);
+}
+
+/* Lost ACKs must not leave replies queued that later exchanges take for their own. */
+static int run_enobufs(struct nft *n, struct spec *s) {
+        struct nft_ruleset want;
+        struct nft_error err;
+        usec_t base = now_usec(CLOCK_BOOTTIME);
+        int small = 1, r, failed = 0;
+
+        /* As small as the kernel allows, and marked as big so that the module does not raise it. */
+        if (setsockopt(mnl_socket_get_fd(n->nl), SOL_SOCKET, SO_RCVBUFFORCE, &small, sizeof(small)) < 0)
+                return -errno;
+        n->rcvbuf = INT_MAX / 2;
+        for (int i = 0; i < 3; i++) {
+                if (i == 1)
+                        n->rcvbuf = 0;
+                spec_ruleset(s, base, 0, &want);
+                r = report(nft_apply(n, &want, now_usec(CLOCK_BOOTTIME), false, &err), &err);
+                if (r >= 0)
+                        printf("%s\n", r > 0 ? "committed" : "unchanged");
+                fflush(stdout);
+                failed += i > 0 && r < 0;
+        }
+        return failed ? -EIO : 0;
+}
+
 struct monitor_ctx {
         struct nft *n;
         struct spec *spec;
+        const char *next_spec;
         unsigned restores;
 };
+
+/* SIGUSR1: the configuration changes (a reload): apply the second spec, without force. */
+static int on_sigusr1(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        struct monitor_ctx *m = userdata;
+        struct nft_ruleset want;
+        struct nft_error err;
+        int r;
+
+        if (!m->next_spec)
+                return 0;
+        spec_free(m->spec);
+        parse_spec(m->next_spec, m->spec);
+        spec_ruleset(m->spec, now_usec(CLOCK_BOOTTIME), 0, &want);
+        r = report(nft_apply(m->n, &want, now_usec(CLOCK_BOOTTIME), false, &err), &err);
+        if (r >= 0)
+                printf("reloaded: %s\n", r > 0 ? "committed" : "unchanged");
+        fflush(stdout);
+        return 0;
+}
 
 static void on_foreign_change(struct nft *n, void *userdata) {
         struct monitor_ctx *m = userdata;
@@ -252,9 +309,9 @@ static void on_foreign_change(struct nft *n, void *userdata) {
         m->restores++;
 }
 
-static int run_monitor(struct nft *n, struct spec *s, unsigned seconds) {
+static int run_monitor(struct nft *n, struct spec *s, unsigned seconds, const char *next_spec) {
         _cleanup_(sd_event_unrefp) sd_event *e = NULL;
-        struct monitor_ctx m = { .n = n, .spec = s };
+        struct monitor_ctx m = { .n = n, .spec = s, .next_spec = next_spec };
         struct nft_ruleset want;
         struct nft_error err;
         int r;
@@ -283,8 +340,11 @@ static int run_monitor(struct nft *n, struct spec *s, unsigned seconds) {
                 sigset_t mask;
                 sigemptyset(&mask);
                 sigaddset(&mask, SIGTERM);
-                if (sigprocmask(SIG_BLOCK, &mask, NULL) >= 0)
+                sigaddset(&mask, SIGUSR1);
+                if (sigprocmask(SIG_BLOCK, &mask, NULL) >= 0) {
                         (void) sd_event_add_signal(e, NULL, SIGTERM, NULL, NULL);
+                        (void) sd_event_add_signal(e, NULL, SIGUSR1, on_sigusr1, &m);
+                }
         }
         r = sd_event_loop(e);
         printf("restores: %u\n", m.restores);
@@ -398,6 +458,7 @@ int main(int argc, char *argv[]) {
                 printf("error: netlink socket: %s\n", strerror(-r));
                 return 1;
         }
+        nft_set_leftover_callback(n, on_leftover, NULL);
         if (streq(mode, "apply") || streq(mode, "force")) {
                 /* Expiries count from the start, so the same spec twice is the same content
                  * and its timeouts shrink from one apply to the next. */
@@ -407,6 +468,12 @@ int main(int argc, char *argv[]) {
                         usec_t now;
                         if (strncmp(argv[i], "sleep=", 6) == 0) {
                                 sleep((unsigned) atoi(argv[i] + 6));
+                                continue;
+                        }
+                        if (strncmp(argv[i], "run=", 4) == 0) {
+                                fflush(stdout);
+                                if (system(argv[i] + 4) != 0)
+                                        die("run= command failed");
                                 continue;
                         }
                         now = now_usec(CLOCK_BOOTTIME);
@@ -423,11 +490,17 @@ int main(int argc, char *argv[]) {
                 parse_spec(argv[2], &s);
                 spec_ruleset(&s, now_usec(CLOCK_BOOTTIME), 0, &want);
                 r = report(nft_apply(n, &want, now_usec(CLOCK_BOOTTIME), false, &err), &err);
+                for (int i = 3; r >= 0 && i < argc; i++)
+                        if (strncmp(argv[i], "run=", 4) != 0 || system(argv[i] + 4) != 0)
+                                die("run= command failed");
                 if (r >= 0)
                         r = report(nft_remove(n, &want, &err), &err);
         } else if (streq(mode, "monitor") && argc >= 4) {
                 parse_spec(argv[2], &s);
-                r = run_monitor(n, &s, (unsigned) atoi(argv[3]));
+                r = run_monitor(n, &s, (unsigned) atoi(argv[3]), argc >= 5 ? argv[4] : NULL);
+        } else if (streq(mode, "enobufs")) {
+                parse_spec(argv[2], &s);
+                r = run_enobufs(n, &s);
         } else if (streq(mode, "bench") && argc >= 4) {
                 parse_spec(argv[2], &s);
                 r = run_bench(n, &s, (unsigned) atoi(argv[3]), argc >= 5 && streq(argv[4], "monitor"));

@@ -1,7 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-or-later
-# Self-healing: `nft flush ruleset`, a deleted set, a flushed set and a flushed chain are put
-# back within 1 s; the daemon's own applies and unrelated changes trigger nothing.
+# Self-healing: `nft flush ruleset`, a deleted set, a flushed set, a flushed chain, a rule or an
+# element someone else adds to ours, and a reload of nftables.conf that declares our objects empty
+# are put back within 1 s; the daemon's own applies, unrelated changes and an operator's file that
+# only declares our chain (for its `jump`) trigger nothing.
 . "$(dirname "$0")/nft-lib.sh"
 
 S=$(spec s <<'X'
@@ -56,6 +58,63 @@ wait_restored 5 "nft delete element"
 expect_eq "v6 element back" "$(elements inet allowlistd csall_v6)" "2001:db8::1"
 sleep 0.3
 expect_eq "one restore per foreign transaction" "$(restores)" "5"
+
+# The chain and the sets are ours: what someone else adds there is undone too.
+nft add rule inet allowlistd allowlistd tcp dport 22 accept
+wait_restored 6 "a rule added to our chain"
+expect_eq "only our rules" "$(nft list chain inet allowlistd allowlistd | grep -c 'dport 22')" "0"
+nft add element inet allowlistd csall_v4 '{ 192.0.2.99 }'
+wait_restored 7 "an element added to our set"
+
+# An operator's file declaring our chain empty next to its own `jump allowlistd` (loaded with
+# `nft -f` while the daemon runs, no flush) changes nothing of ours: nothing to restore.
+nft -f - <<'Y'
+table inet allowlistd {
+        chain allowlistd {
+        }
+        chain opchain {
+                type filter hook forward priority 0;
+                jump allowlistd
+        }
+}
+Y
+sleep 0.3
+expect_eq "declaring our chain is not a change" "$(restores)" "7"
+expect_eq "our rules kept" "$(nft list chain inet allowlistd allowlistd | grep -c accept)" "2"
+
+# `systemctl reload nftables`: flush ruleset and a file that declares our chain and sets empty,
+# jumps to the chain and uses a set, all in one transaction: our full content comes back.
+nft -f - <<'Y'
+flush ruleset
+table inet allowlistd {
+        set csall_v4 {
+                type ipv4_addr
+                flags timeout
+        }
+        set csall_v6 {
+                type ipv6_addr
+                flags timeout
+        }
+        set plain_v4 {
+                type ipv4_addr
+                flags interval,timeout
+        }
+        chain allowlistd {
+        }
+        chain opchain {
+                type filter hook forward priority 0;
+                jump allowlistd
+                ip saddr @csall_v4 counter accept
+        }
+}
+Y
+wait_restored 8 "a reload of nftables.conf"
+expect_eq "v6 back after the reload" "$(elements inet allowlistd csall_v6)" "2001:db8::1"
+expect_eq "operator's chain after the reload" "$(nft list chain inet allowlistd opchain | sed -n 's/^\t\t//p' | tail -n 2)" \
+        'jump allowlistd
+ip saddr @csall_v4 counter packets 0 bytes 0 accept'
+sleep 0.3
+expect_eq "one restore per foreign transaction at the end" "$(restores)" "8"
 kill $pid
 wait $pid || true
 echo OK

@@ -3,7 +3,8 @@
 # An operator's nftables.conf declares the table, its own chains and sets, `chain allowlistd {}`
 # with a `jump allowlistd`, and an empty csall_v4 before the daemon runs: the daemon fills what
 # is its own and leaves everything else exactly as it was, through many applies. A pre-declared
-# set of the wrong type is an error naming the set and the difference, and changes nothing.
+# set of the wrong type is an error naming the set and the difference, and changes nothing; so
+# is one of the daemon's own that needs other flags while the operator's rule uses it.
 . "$(dirname "$0")/nft-lib.sh"
 
 nft -f - <<'X'
@@ -111,4 +112,25 @@ set -e
 expect_eq "exit status" "$rc" "1"
 expect_eq "error" "$out" "error: set inet filter noto_v4: exists without flags timeout,interval, expected flags interval,timeout: File exists"
 expect_eq "nothing changed" "$(nft -j list ruleset | jq -S -c .)" "$before"
+
+# A set the daemon made needs flags interval now (a static prefix came in), but a rule of the
+# operator's uses it, so it cannot be recreated: the error says what is wrong with it.
+P1=$(spec p1 <<'X'
+table inet mine
+chain allowlistd
+group pl families=v4 interval=0 comment=pl
+elem pl 192.0.2.1 60
+X
+)
+P2=$(spec p2 <<'X'
+table inet mine
+chain allowlistd
+group pl families=v4 interval=1 comment=pl
+elem pl 192.0.2.0/24 -
+X
+)
+out=$("$NFT_DRIVER" apply "$P1" "run=nft add chain inet mine op; nft add rule inet mine op ip saddr @pl_v4 accept" "$P2") || true
+expect_eq "busy recreate" "$out" "committed
+error: set inet mine pl_v4: exists without flags interval, expected flags interval,timeout; it cannot be recreated while a rule outside the daemon's chain uses it: Device or resource busy"
+expect_eq "old content kept" "$(elements inet mine pl_v4)" "192.0.2.1"
 echo OK
