@@ -633,6 +633,10 @@ static int on_apply_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
+static void on_nft_leftover(struct nft *n, int error, const struct nft_error *what, void *userdata) {
+        log_warning_errno(error, "%s: %s: %m", what->object, what->hint);
+}
+
 static void on_foreign_change(struct nft *n, void *userdata) {
         struct manager *m = userdata;
 
@@ -1091,6 +1095,7 @@ static int manager_new(const char *config_path, enum manager_mode mode, struct m
                 if (r < 0)
                         return log_error_errno(r, "Failed to open the nftables netlink socket%s: %m",
                                                r == -EPERM || r == -EACCES ? " (needs CAP_NET_ADMIN)" : "");
+                nft_set_leftover_callback(m->nft, on_nft_leftover, m);
         }
 
         *ret = TAKE_PTR(m);
