@@ -43,6 +43,15 @@
 #                             (addresses, PREFIX/LEN for prefixes); nothing when it is empty.
 #   set_timeouts FAMILY TABLE SET   "ELEMENT TIMEOUT EXPIRES" lines ("-" where there is none).
 #
+#   journald's side of the native protocol (sd_journal_send):
+#   journal_listen            mounts a private dir over /run/systemd/journal (in the test's own
+#                             mount namespace: the host's journal is untouched), binds a datagram
+#                             socket at its "socket" that appends every datagram to JOURNAL_LOG,
+#                             creates DAEMON_LOG and exports JOURNAL_STREAM as its DEV:INODE (what
+#                             systemd sets), so a daemon_start after it logs to this journal.
+#   journal_records           JOURNAL_LOG as one record a line, fields joined by TABs (a record
+#                             starts at each PRIORITY= field: allowlistd sends it first).
+#
 # Everything stays in the test's own network namespace: the only DNS server is on its loopback.
 
 set -euo pipefail
@@ -304,4 +313,42 @@ set_elements() {
 set_timeouts() {
         nft -j list set "$1" "$2" "$3" |
                 jq -r "$_SET_JQ | \"\(\$v) \(\$e.timeout // \"-\") \(\$e.expires // \"-\")\"" | sort -V
+}
+
+# --- journald --------------------------------------------------------------------------------
+
+JOURNAL_LOG=
+JOURNAL_PID=
+
+journal_listen() {
+        local dir=/run/systemd/journal
+        [[ -z "$JOURNAL_PID" ]] || fail "journal_listen: already listening"
+        mkdir -p "$TEST_DIR/journal"
+        if [[ -d "$dir" ]]; then
+                mount --bind "$TEST_DIR/journal" "$dir" || fail "cannot bind-mount over $dir"
+        elif [[ -d /run/systemd ]]; then
+                # No journald here (a container): a tmpfs over /run/systemd, in this namespace only.
+                mount -t tmpfs -o mode=755 tmpfs /run/systemd || fail "cannot mount a tmpfs on /run/systemd"
+                mkdir "$dir"
+                mount --bind "$TEST_DIR/journal" "$dir" || fail "cannot bind-mount over $dir"
+        else
+                mount -t tmpfs -o mode=755 tmpfs /run || fail "cannot mount a tmpfs on /run"
+                mkdir -p "$dir"
+                mount --bind "$TEST_DIR/journal" "$dir" || fail "cannot bind-mount over $dir"
+        fi
+        JOURNAL_LOG="$TEST_DIR/journal.log"
+        : >"$JOURNAL_LOG"
+        "$NOTIFY_LISTEN" "$dir/socket" "$JOURNAL_LOG" &
+        JOURNAL_PID=$!
+        at_exit 'kill $JOURNAL_PID 2>/dev/null; wait $JOURNAL_PID 2>/dev/null'
+        wait_until 5 test -S "$dir/socket" || fail "journal listener did not start"
+        DAEMON_LOG="$TEST_DIR/daemon.log"
+        touch "$DAEMON_LOG"
+        # systemd writes st_dev and st_ino in decimal.
+        JOURNAL_STREAM="$(stat -c '%d:%i' "$DAEMON_LOG")"
+        export JOURNAL_STREAM
+}
+
+journal_records() {
+        awk '/^PRIORITY=/ && NR > 1 { print rec; rec = "" } { rec = rec (rec == "" ? "" : "\t") $0 } END { if (rec != "") print rec }' "$JOURNAL_LOG"
 }
