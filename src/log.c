@@ -2,6 +2,8 @@
 #include <stdarg.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+/* Every record would carry log.c's own CODE_FILE/CODE_LINE: the same place, so no information. */
+#define SD_JOURNAL_SUPPRESS_LOCATION
 #include <systemd/sd-journal.h>
 
 #include "log.h"

@@ -256,7 +256,8 @@ static int group_elements(const struct group_state *g, int family, struct elemen
                     element_list_add(&l, &e[i].addr, e[i].expiry) < 0)
                         goto oom;
 
-        qsort(l.items, l.n, sizeof(*l.items), element_compare);
+        if (l.n > 1) /* qsort(NULL, 0, ...) is undefined */
+                qsort(l.items, l.n, sizeof(*l.items), element_compare);
         /* A static address also in DNS: keep one, the static (never expiring) one. */
         n = 0;
         for (size_t i = 0; i < l.n; i++) {
@@ -501,8 +502,8 @@ static void manager_restore_state(struct manager *m) {
                 snprintf(h->last_error, sizeof(h->last_error), "%s", sh->last_error);
         }
         log_event(LOG_INFO, MESSAGE_STATE_RESTORED, NULL, NULL, NULL,
-                  "Restored %zu addresses from %s (%zu expired, no longer configured or no longer allowed).",
-                  restored, m->config->state_file, dropped);
+                  "Restored %zu address%s from %s (%zu expired, no longer configured or no longer allowed).",
+                  restored, restored == 1 ? "" : "es", m->config->state_file, dropped);
 }
 
 /* ---- notify ---- */
@@ -1135,7 +1136,8 @@ static int manager_setup_daemon(struct manager *m) {
 
         r = nft_monitor_start(m->nft, m->event, on_foreign_change, m);
         if (r < 0)
-                return log_error_errno(r, "Failed to watch nftables events: %m");
+                return log_error_errno(r, "Failed to watch nftables events%s: %m",
+                                       r == -EPERM || r == -EACCES ? " (needs CAP_NET_ADMIN)" : "");
         return 0;
 }
 
@@ -1155,6 +1157,10 @@ int manager_run(const char *config_path, enum manager_mode mode) {
         if (r < 0)
                 return 1;
 
+        /* The daemon's setup needs CAP_NET_ADMIN (the nftables event group): find out before
+         * claiming to restore anything. */
+        if (mode == MANAGER_DAEMON && manager_setup_daemon(m) < 0)
+                return 1;
         if (mode != MANAGER_DRY_RUN)
                 manager_restore_state(m);
 
@@ -1167,10 +1173,6 @@ int manager_run(const char *config_path, enum manager_mode mode) {
                 manager_save_state(m);
                 return m->any_failed ? 2 : 0;
         }
-
-        r = manager_setup_daemon(m);
-        if (r < 0)
-                return 1;
 
         /* The restored allow-list goes in before any DNS query: the sets exist and hold what is
          * still valid even if DNS never answers. */

@@ -133,7 +133,7 @@ assert_eq "203.0.113.3" "$(set_elements inet allowlistd gc_v4)" "restored from t
 timeout="$(set_timeouts inet allowlistd gc_v4 | awk '{ print $2 }')"
 (( timeout > 0 && timeout <= 58 )) || fail "restored timeout is $timeout s, expected the remaining time (<= 58 s), not a fresh 60 s"
 echo "ok: restored timeout ${timeout}s is the remaining time"
-grep -q 'Restored 1 addresses' "$DAEMON_LOG" || fail "restore not logged"
+grep -q 'Restored 1 address' "$DAEMON_LOG" || fail "restore not logged"
 daemon_stop
 
 # ---- corrupt state files are set aside; the daemon starts empty

@@ -65,11 +65,6 @@ check_refused() {
         soft assert_eq "" "$(ls "$TEST_DIR" | grep '^state\.' || true)" "$what: state file not set aside"
 }
 
-# BUG (reported to the lead, open when this test was written): in daemon mode nft_open()
-# succeeds without the capability (opening a netlink socket needs none), the state file is
-# restored and logged ("Restored 1 addresses"), and the first refusal comes from
-# nft_monitor_start(), logged as "Failed to watch nftables events: Operation not permitted"
-# without the CAP_NET_ADMIN hint. The two daemon-mode cases below fail until that is fixed.
 
 # Root, every capability but CAP_NET_ADMIN.
 check_refused "root without CAP_NET_ADMIN" setpriv --inh-caps=-all --bounding-set=-net_admin
