@@ -24,6 +24,10 @@
 /* Timers of refreshes may fire up to a tenth of their delay late, at most this much, so wake-ups
  * can be batched without stretching a refresh of seconds (tests, demo) noticeably. */
 #define REFRESH_ACCURACY_MAX_USEC (1 * USEC_PER_SEC)
+/* The state file is written at most this often while running (every change reaches it within
+ * this time; the exit writes at once): with thousands of hosts an fsync per answer would wear
+ * out a gateway's flash for nothing, since DNS re-resolves everything at start anyway. */
+#define STATE_SAVE_INTERVAL_USEC (5 * USEC_PER_SEC)
 /* At most this many additions are logged one by one per answer; more are summarised. */
 #define ADDED_LOG_MAX 8
 /* Rejected answers remembered per host, so each is logged once. */
@@ -71,6 +75,8 @@ struct manager {
         struct nft *nft;
         sd_event_source *apply_timer;
         sd_event_source *expire_timer;
+        sd_event_source *save_timer;
+        usec_t last_save;    /* CLOCK_MONOTONIC */
         bool force_apply;    /* next apply rewrites everything (foreign change) */
         bool apply_failing;  /* the last transaction failed: retrying, logged once */
         bool state_dirty;
@@ -138,6 +144,7 @@ static void manager_free(struct manager *m) {
         nft_free(m->nft);
         sd_event_source_disable_unref(m->apply_timer);
         sd_event_source_disable_unref(m->expire_timer);
+        sd_event_source_disable_unref(m->save_timer);
         config_free(m->config);
         free(m->config_path);
         sd_event_unref(m->event);
@@ -438,6 +445,25 @@ static void manager_save_state(struct manager *m) {
                 return;
         }
         m->state_dirty = false;
+        m->last_save = now_usec(CLOCK_MONOTONIC);
+}
+
+static int on_save_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct manager *m = userdata;
+
+        if (m->state_dirty)
+                manager_save_state(m);
+        return 0;
+}
+
+/* Marks the state as changed; the daemon writes it within STATE_SAVE_INTERVAL_USEC. */
+static void manager_state_changed(struct manager *m) {
+        m->state_dirty = true;
+        if (m->mode != MANAGER_DAEMON || !m->save_timer || sd_event_source_get_enabled(m->save_timer, NULL) > 0)
+                return;
+        (void) sd_event_source_set_time(m->save_timer,
+                                        MAX(now_usec(CLOCK_MONOTONIC), m->last_save + STATE_SAVE_INTERVAL_USEC));
+        (void) sd_event_source_set_enabled(m->save_timer, SD_EVENT_ONESHOT);
 }
 
 /* Before any DNS query: put back what the state file says is still valid, with its remaining
@@ -628,8 +654,6 @@ static int on_apply_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         struct manager *m = userdata;
 
         (void) manager_apply(m);
-        if (m->state_dirty)
-                manager_save_state(m);
         manager_update_status(m);
         return 0;
 }
@@ -682,7 +706,7 @@ static int on_expire_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         for (size_t i = 0; i < m->n_groups; i++)
                 removed += ledger_expire(m->groups[i].ledger, now, on_entry_expired, &m->groups[i]);
         if (removed > 0) {
-                m->state_dirty = true;
+                manager_state_changed(m);
                 manager_schedule_apply(m);
         }
         manager_arm_expire(m);
@@ -826,7 +850,7 @@ static void host_on_result(struct resolver *r, const struct resolver_result *res
                                   "%s: %d more addresses added (now %zu addresses).", h->name,
                                   added - ADDED_LOG_MAX, ledger_host_count(g->ledger, h->name));
                 /* Extended expiries must reach the kernel too: the element timeouts grow. */
-                m->state_dirty = true;
+                manager_state_changed(m);
         }
 
         if (res->error == 0) {
@@ -883,7 +907,7 @@ static void host_on_result(struct resolver *r, const struct resolver_result *res
                                   format_timestamp(at, sizeof(at), boottime_to_realtime(expiry)));
                 }
         }
-        m->state_dirty = true;
+        manager_state_changed(m);
         host_schedule(h, now + delay);
 done:
         if (added > 0 || n > 0)
@@ -1033,7 +1057,7 @@ static int manager_reload(struct manager *m) {
                                 host_schedule(h, h->next_refresh > 0 ? MAX(h->next_refresh, now) : now);
                         }
         }
-        m->state_dirty = true;
+        manager_state_changed(m);
         manager_arm_expire(m);
         manager_schedule_apply(m);
 
@@ -1126,6 +1150,10 @@ static int manager_setup_daemon(struct manager *m) {
                 r = sd_event_add_time(m->event, &m->expire_timer, CLOCK_BOOTTIME, 0, 10 * USEC_PER_MSEC, on_expire_timer, m);
         if (r >= 0)
                 r = sd_event_source_set_enabled(m->expire_timer, SD_EVENT_OFF);
+        if (r >= 0)
+                r = sd_event_add_time(m->event, &m->save_timer, CLOCK_MONOTONIC, 0, 10 * USEC_PER_MSEC, on_save_timer, m);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(m->save_timer, SD_EVENT_OFF);
         if (r < 0)
                 return log_error_errno(r, "Failed to create timers: %m");
 

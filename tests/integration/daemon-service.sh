@@ -72,6 +72,9 @@ wait_until 5 bash -c '[[ "$(nft list set inet allowlistd gc_v4 2>/dev/null)" == 
 assert_eq $'RELOADING=1\nREADY=1' "$(grep -E '^(RELOADING|READY)=' "$NOTIFY_LOG")" "RELOADING=1 then READY=1"
 grep -q '^MONOTONIC_USEC=' "$NOTIFY_LOG" || fail "RELOADING=1 without MONOTONIC_USEC="
 assert_eq "192.0.2.1" "$(set_elements inet allowlistd ga_v4)" "unchanged group kept through reload"
+# While running, a change reaches the state file within its 5 s write interval.
+wait_until 7 grep -q '^address gc c.vendor.test 203.0.113.3 ' "$TEST_DIR/state" || fail "state file not written within 5 s of a change"
+echo "ok: state file written within 5 s of a change"
 
 config "
 [gc]
