@@ -16,10 +16,18 @@
  * kernel's jiffies overflow check (-ERANGE). */
 #define NFT_TIMEOUT_MAX_SEC (10ULL * 365 * 24 * 3600)
 
+/* The daemon's mark in the userdata of every set it creates, so that a later run knows the set
+ * is its own and may recreate it when it needs other flags (a static prefix came in: interval).
+ * A TLV type nft does not know: nft 1.0.6's set_parse_udata_cb() skips unknown types, so
+ * `nft list` shows the set as before and nothing of the mark. A set (re)declared from the
+ * operator's file, even a saved copy of ours, carries no mark and is the operator's. */
+#define NFT_UDATA_SET_OWNER 0xa1
+#define NFT_UDATA_SET_OWNER_VALUE "allowlistd"
+
 struct nft_tracked_set {
         char name[NFT_SET_NAME_MAX + 1];
         uint64_t fingerprint; /* content of the last successful apply */
-        bool created;         /* NEWSET by this process when it did not exist */
+        bool created;         /* made by the daemon (this run or an earlier one): carries its mark */
         bool interval;        /* the kernel set has flags interval: elements go as ranges */
 };
 
@@ -91,6 +99,11 @@ void nft_element_iter_init(struct nft_element_iter *it, const struct nft_element
  * bytes used) and whether last is the top of the address space, or NULL at the end. */
 const struct nft_element *nft_element_iter_next(struct nft_element_iter *it, uint8_t first[static 16],
                                                 uint8_t last_plus_one[static 16], bool *ret_to_top);
+
+/* Whether a set's userdata (NFTNL_UDATA TLVs: type, length, value) carries the daemon's mark.
+ * It comes from the kernel, written by whoever made the set: every length is checked against
+ * what is left (nftnl_udata_parse() checks none). */
+bool nft_udata_has_owner_mark(const void *data, uint32_t len);
 
 /* The protocols of a group's allow= in first-seen order; returns how many (at most 2). */
 size_t nft_group_protocols(const struct nft_group *g, uint8_t protos[static 2]);

@@ -3,12 +3,14 @@
  * (`nft flush ruleset`, `systemctl reload nftables`, an operator deleting a set), so that the
  * manager can put them back. Every nf_tables transaction ends with NEWGEN, sent with the
  * committer's netlink portid: ours is the batch socket's. */
+#include <limits.h>
+
+/* First: netinet/in.h (through addr.h) must come before linux/in.h (through netfilter.h). */
 #include "log.h"
 #include "nft-internal.h"
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
-
 
 /* The kernel sends one event per element while anyone listens; a big foreign transaction must
  * fit, and if it does not (ENOBUFS) the generation id tells whether anything happened. */
@@ -111,6 +113,7 @@ static int monitor_io(sd_event_source *s, int fd, uint32_t revents, void *userda
 
         for (unsigned i = 0; i < NFT_MONITOR_BURST; i++) {
                 ssize_t k = recv(fd, n->mon_buf, NFT_MONITOR_BUFFER, MSG_DONTWAIT);
+                int len;
 
                 if (k < 0) {
                         if (errno == EINTR)
@@ -127,8 +130,14 @@ static int monitor_io(sd_event_source *s, int fd, uint32_t revents, void *userda
                         log_warning("Failed to read nftables events, ignoring: %s", strerror(errno));
                         break;
                 }
-                for (const struct nlmsghdr *nlh = (const struct nlmsghdr *) n->mon_buf; mnl_nlmsg_ok(nlh, (int) k);
-                     nlh = mnl_nlmsg_next(nlh, (int *) &k))
+                /* libmnl walks with an int length: never hand it a pointer into the ssize_t,
+                 * which on a big-endian 64-bit machine points at the high word. recv() returns
+                 * at most the buffer's size, so this only guards the conversion. */
+                if (k > INT_MAX)
+                        break;
+                len = (int) k;
+                for (const struct nlmsghdr *nlh = (const struct nlmsghdr *) n->mon_buf; mnl_nlmsg_ok(nlh, len);
+                     nlh = mnl_nlmsg_next(nlh, &len))
                         monitor_message(n, nlh);
         }
         return 0;

@@ -157,3 +157,22 @@ size_t nft_group_ports(const struct nft_group *g, uint8_t proto, struct port_ran
         }
         return m;
 }
+
+bool nft_udata_has_owner_mark(const void *data, uint32_t len) {
+        const uint8_t *d = data;
+        const size_t value_len = sizeof(NFT_UDATA_SET_OWNER_VALUE);
+        uint32_t off = 0;
+
+        /* off <= len throughout: every step is checked against what is left. */
+        while (d && len - off >= 2) {
+                uint8_t type = d[off], l = d[off + 1];
+
+                if ((uint32_t) l > len - off - 2)
+                        return false;
+                if (type == NFT_UDATA_SET_OWNER && l == value_len &&
+                    memcmp(d + off + 2, NFT_UDATA_SET_OWNER_VALUE, value_len) == 0)
+                        return true;
+                off += 2U + l;
+        }
+        return false;
+}

@@ -102,8 +102,12 @@ struct nft_batch {
         size_t n_msgs, allocated_msgs;
 };
 
+/* Frees what the batch holds and leaves it empty, so that a second call (a cleanup path
+ * after an early one) is harmless. */
 static void nft_batch_done(struct nft_batch *b) {
         free(b->msgs);
+        b->msgs = NULL;
+        b->n_msgs = b->allocated_msgs = 0;
 }
 
 static void error_set(struct nft_error *err, const struct nft_batch *b, const struct nft_msg *m, int error,
@@ -314,7 +318,8 @@ static int batch_set(struct nft_batch *b, enum nft_op op, const char *name, int 
                         goto finish;
                 nft_comment_sanitize(comment, c);
                 if (!nftnl_udata_put_u32(ud, NFTNL_UDATA_SET_KEYBYTEORDER, NFT_BYTEORDER_BIG_ENDIAN) ||
-                    (c[0] && !nftnl_udata_put_strz(ud, NFTNL_UDATA_SET_COMMENT, c)))
+                    (c[0] && !nftnl_udata_put_strz(ud, NFTNL_UDATA_SET_COMMENT, c)) ||
+                    !nftnl_udata_put_strz(ud, NFT_UDATA_SET_OWNER, NFT_UDATA_SET_OWNER_VALUE))
                         goto finish;
                 nftnl_set_set_data(s, NFTNL_SET_USERDATA, nftnl_udata_buf_data(ud),
                                    (uint32_t) nftnl_udata_buf_len(ud));
@@ -735,6 +740,8 @@ static int batch_send(struct nft_batch *b, struct nft_error *err) {
 
         while (acked < expected) {
                 ssize_t k = nft_recv(n, buf);
+                int len;
+
                 if (k < 0) {
                         /* ENOBUFS: replies were lost, so whether the batch was committed is
                          * unknown; the caller forgets what it believed about the kernel, and
@@ -744,8 +751,14 @@ static int batch_send(struct nft_batch *b, struct nft_error *err) {
                                   r == -ETIMEDOUT ? "waiting for the kernel's replies" : "reading the kernel's replies");
                         return r;
                 }
-                for (struct nlmsghdr *nlh = (struct nlmsghdr *) buf; mnl_nlmsg_ok(nlh, (int) k);
-                     nlh = mnl_nlmsg_next(nlh, (int *) &k)) {
+                /* libmnl walks with an int length (never a pointer into the ssize_t: on a
+                 * big-endian 64-bit machine that is its high word); nft_recv() returns at most
+                 * NFT_RECV_BUFFER, so this only guards the conversion. */
+                if (k > INT_MAX)
+                        return -EMSGSIZE;
+                len = (int) k;
+                for (struct nlmsghdr *nlh = (struct nlmsghdr *) buf; mnl_nlmsg_ok(nlh, len);
+                     nlh = mnl_nlmsg_next(nlh, &len)) {
                         const struct nlmsgerr *e;
                         size_t i;
 
@@ -850,6 +863,9 @@ int nft_get_generation(struct nft *n, uint32_t *ret) {
 struct kernel_set {
         char name[NFT_SET_NAME_MAX + 1];
         uint32_t flags, key_type, key_len;
+        uint64_t timeout_ms; /* the set's default element timeout, 0: none */
+        bool expressions;    /* statements for its elements (`counter` in the declaration) */
+        bool ours;           /* carries the daemon's mark: created by this or an earlier run */
 };
 
 struct probe {
@@ -899,7 +915,14 @@ static int set_dump_cb(const struct nlmsghdr *nlh, void *data) {
                 .flags = nftnl_set_get_u32(s, NFTNL_SET_FLAGS),
                 .key_type = nftnl_set_get_u32(s, NFTNL_SET_KEY_TYPE),
                 .key_len = nftnl_set_get_u32(s, NFTNL_SET_KEY_LEN),
+                .timeout_ms = nftnl_set_is_set(s, NFTNL_SET_TIMEOUT) ? nftnl_set_get_u64(s, NFTNL_SET_TIMEOUT) : 0,
+                .expressions = nftnl_set_is_set(s, NFTNL_SET_EXPR) || nftnl_set_is_set(s, NFTNL_SET_EXPRESSIONS),
         };
+        if (nftnl_set_is_set(s, NFTNL_SET_USERDATA)) {
+                uint32_t len = 0;
+                const void *ud = nftnl_set_get_data(s, NFTNL_SET_USERDATA, &len);
+                p->sets[p->n_sets].ours = nft_udata_has_owner_mark(ud, len);
+        }
         strcpy(p->sets[p->n_sets++].name, name);
 finish:
         nftnl_set_free(s);
@@ -907,7 +930,8 @@ finish:
 }
 
 /* What exists of the table and its sets before the first apply (and on force), so that
- * operator-declared sets are checked and a set is only ever recreated when we made it. */
+ * operator-declared sets are checked and a set is only ever recreated when it carries our
+ * mark. */
 static int nft_probe(struct nft *n, int family, const char *table, struct probe *p) {
         char buf[NFT_REQUEST_BUFFER];
         struct nlmsghdr *nlh;
@@ -963,26 +987,89 @@ static const char *set_type_to_string(uint32_t type, char buf[static 32]) {
         return buf;
 }
 
-/* Whether a set that exists can hold what the daemon puts in it; else says what differs. */
+/* nft's words for set flags, in the order `nft list` prints them. */
+static const char *set_flags_to_string(uint32_t flags, char *buf, size_t size) {
+        static const struct { uint32_t flag; const char *word; } words[] = {
+                { NFT_SET_CONSTANT, "constant" }, { NFT_SET_EVAL, "dynamic" },
+                { NFT_SET_INTERVAL, "interval" }, { NFT_SET_TIMEOUT, "timeout" },
+                { NFT_SET_ANONYMOUS, "anonymous" }, { NFT_SET_MAP, "map" },
+                { NFT_SET_OBJECT, "object" }, { NFT_SET_CONCAT, "concat" },
+                { NFT_SET_EXPR, "expr" },
+        };
+        size_t used = 0;
+
+        buf[0] = 0;
+        for (size_t i = 0; i < ELEMENTSOF(words); i++) {
+                int k;
+                if (!(flags & words[i].flag))
+                        continue;
+                k = snprintf(buf + used, size - used, "%s%s", used ? "," : "", words[i].word);
+                if (k < 0 || (size_t) k >= size - used)
+                        break;
+                used += (size_t) k;
+                flags &= ~words[i].flag;
+        }
+        if (flags && used < size)
+                snprintf(buf + used, size - used, "%s0x%" PRIx32, used ? "," : "", flags);
+        return buf;
+}
+
+/* A timeout in milliseconds as nft writes it ("1h", "1d2h30m", "1500ms" as "1s500ms"). */
+static const char *set_timeout_to_string(uint64_t ms, char *buf, size_t size) {
+        static const struct { uint64_t unit; const char *suffix; } units[] = {
+                { 24ULL * 3600 * 1000, "d" }, { 3600ULL * 1000, "h" }, { 60ULL * 1000, "m" },
+                { 1000, "s" }, { 1, "ms" },
+        };
+        size_t used = 0;
+
+        buf[0] = 0;
+        for (size_t i = 0; i < ELEMENTSOF(units) && ms > 0; i++) {
+                uint64_t n = ms / units[i].unit;
+                int k;
+                if (n == 0)
+                        continue;
+                ms -= n * units[i].unit;
+                k = snprintf(buf + used, size - used, "%" PRIu64 "%s", n, units[i].suffix);
+                if (k < 0 || (size_t) k >= size - used)
+                        break;
+                used += (size_t) k;
+        }
+        return buf;
+}
+
+/* Whether a set that exists can hold what the daemon puts in it exactly as the daemon's NEWSET
+ * describes it (the kernel answers EEXIST to a NEWSET whose flags or statements differ from
+ * the existing set's); else says what differs. The flags must be timeout, plus interval when
+ * the group has prefixes; interval is accepted on a set that does not need it (single
+ * addresses then go as ranges). A default timeout is refused: the static addresses, sent
+ * without a timeout of their own, would take it and vanish. */
 static int kernel_set_check(const struct kernel_set *ks, int af, bool need_interval, char *hint, size_t size) {
         uint32_t type = af == AF_INET ? NFT_TYPE_IPV4_ADDR : NFT_TYPE_IPV6_ADDR;
-        uint32_t bad = ks->flags & (NFT_SET_ANONYMOUS | NFT_SET_CONSTANT | NFT_SET_MAP | NFT_SET_OBJECT | NFT_SET_CONCAT);
-        char b1[32], b2[32];
+        uint32_t required = NFT_SET_TIMEOUT | (need_interval ? NFT_SET_INTERVAL : 0);
+        uint32_t expected = required | (ks->flags & NFT_SET_INTERVAL);
+        uint32_t extra = ks->flags & ~(NFT_SET_TIMEOUT | NFT_SET_INTERVAL);
+        char b1[128], b2[128], b3[128];
 
         if (ks->key_type != type || ks->key_len != (af == AF_INET ? 4U : 16U))
                 snprintf(hint, size, "exists with type %s, expected %s", set_type_to_string(ks->key_type, b1),
                          set_type_to_string(type, b2));
-        else if (bad)
-                snprintf(hint, size, "exists with flags the daemon cannot fill (%s%s%s%s%s), expected flags %s",
-                         bad & NFT_SET_ANONYMOUS ? " anonymous" : "", bad & NFT_SET_CONSTANT ? " constant" : "",
-                         bad & NFT_SET_MAP ? " map" : "", bad & NFT_SET_OBJECT ? " object" : "",
-                         bad & NFT_SET_CONCAT ? " concat" : "", need_interval ? "interval,timeout" : "timeout");
-        else if (!(ks->flags & NFT_SET_TIMEOUT) || (need_interval && !(ks->flags & NFT_SET_INTERVAL)))
+        else if (ks->expressions || (ks->flags & NFT_SET_EXPR))
+                snprintf(hint, size, "exists with statements for its elements (such as counter), expected a plain "
+                         "set: remove them from its declaration");
+        else if (extra)
+                snprintf(hint, size, "exists with flags %s, expected flags %s: the daemon cannot fill a set with "
+                         "flags %s", set_flags_to_string(ks->flags, b1, sizeof(b1)),
+                         set_flags_to_string(expected, b2, sizeof(b2)), set_flags_to_string(extra, b3, sizeof(b3)));
+        else if ((ks->flags & required) != required)
                 snprintf(hint, size, "exists without flags %s%s%s, expected flags %s",
                          !(ks->flags & NFT_SET_TIMEOUT) ? "timeout" : "",
                          !(ks->flags & NFT_SET_TIMEOUT) && need_interval && !(ks->flags & NFT_SET_INTERVAL) ? "," : "",
                          need_interval && !(ks->flags & NFT_SET_INTERVAL) ? "interval" : "",
-                         need_interval ? "interval,timeout" : "timeout");
+                         set_flags_to_string(expected, b2, sizeof(b2)));
+        else if (ks->timeout_ms > 0)
+                snprintf(hint, size, "exists with a default timeout (timeout %s) that static addresses would take, "
+                         "so they would vanish: remove `timeout %s` from its declaration",
+                         set_timeout_to_string(ks->timeout_ms, b1, sizeof(b1)), b1);
         else
                 return 0;
         return -EEXIST;
@@ -994,9 +1081,10 @@ struct wanted_set {
         int af;
         char name[NFT_SET_NAME_MAX + 1];
         bool interval;  /* elements go as ranges: the kernel set has (or gets) flags interval */
-        bool created;   /* made by this process */
+        bool created;   /* made by the daemon (this run or an earlier one: it carries our mark) */
         bool recreate;  /* ours, but with the wrong flags: delete and create in this batch */
-        char differs[160]; /* what is wrong with it, for an error when it cannot be deleted */
+        char differs[180]; /* what is wrong with it, for an error when it cannot be deleted (room
+                            * left in nft_error.hint for saying so) */
         bool changed;
         uint64_t fingerprint;
 };
@@ -1167,7 +1255,7 @@ static int tracking_update(struct nft *n, const struct nft_ruleset *want, const 
         return 0;
 }
 
-/* A set of ours with the wrong flags (say, `nft -f` redeclared it without interval) cannot be
+/* A set of ours with the wrong flags (say, made before a static prefix came in) cannot be
  * recreated while someone else's rule uses it: say what is wrong with it, not only that it is
  * busy, since that is what the operator has to fix. */
 static void explain_busy_recreate(const struct nft_ruleset *want, const struct wanted_set *w, size_t n_w,
@@ -1326,7 +1414,10 @@ int nft_apply(struct nft *n, const struct nft_ruleset *want, usec_t now, bool fo
                                 w[i].created = true;
                         else {
                                 char hint[sizeof(w[i].differs)];
-                                w[i].created = t && t->created;
+                                /* Ours only with our mark: a set an earlier run made is ours as
+                                 * much as one of this run, while one that `nft -f` redeclared
+                                 * (even from a saved copy of ours) is the operator's. */
+                                w[i].created = ks->ours;
                                 if (kernel_set_check(ks, w[i].af, w[i].g->interval, hint, sizeof(hint)) < 0) {
                                         if (!w[i].created) {
                                                 if (err) {
@@ -1550,7 +1641,7 @@ int nft_remove(struct nft *n, const struct nft_ruleset *want, struct nft_error *
                                 r = 0;
                         }
                 }
-                if (r < 0)
+                if (r < 0 && first == 0)
                         first = r;
         }
         nft_monitor_resume(n, commits);

@@ -64,4 +64,13 @@ out=$("$NFT_DRIVER" remove "$T" "run=nft add chain inet allowlistd opchain; nft 
 expect_eq "remove in our own table" "$out" "leftover: chain inet allowlistd allowlistd: a rule outside it still jumps to it, so it was flushed instead of deleted and allows nothing now; the daemon no longer manages it: Device or resource busy"
 expect_eq "our table kept" "$(nft -j list ruleset | jq -r '.nftables[] | select(.set or .chain) | (.set // .chain).name' | sort | tr '\n' ' ')" \
         "allowlistd opchain "
+
+# The daemon's own table with a set of the operator's in it: everything of ours goes, nothing
+# is a leftover, and the table stays (the second look at it finds it in use; once a path
+# that freed the batch twice).
+nft flush ruleset
+out=$("$NFT_DRIVER" remove "$T" "run=nft add set inet allowlistd opset '{ type ipv4_addr; }'")
+expect_eq "remove next to an operator's set" "$out" ""
+expect_eq "only the operator's set left" "$(nft -j list ruleset | jq -r '.nftables[] | select(.set or .chain) | (.set // .chain).name' | sort | tr '\n' ' ')" \
+        "opset "
 echo OK

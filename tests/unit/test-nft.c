@@ -2,6 +2,7 @@
 /* The pure parts of the nft module: timeouts, comments, the element walk, port merging and
  * the --dry-run script. The kernel side is covered by tests/integration/nft-*.sh. */
 #include <arpa/inet.h>
+#include <libnftnl/udata.h>
 #include <linux/netfilter.h>
 
 #include "nft-internal.h"
@@ -136,11 +137,75 @@ static void test_script(void) {
         free(text);
 }
 
+/* Looks for the mark in an exact-size heap copy, so that ASan sees any read past the end. */
+static bool mark_in(const void *data, uint32_t len) {
+        void *copy = malloc(len ? len : 1);
+        bool r;
+
+        if (!copy)
+                abort();
+        memcpy(copy, data, len);
+        r = nft_udata_has_owner_mark(copy, len);
+        free(copy);
+        return r;
+}
+
+static void test_owner_mark(void) {
+        struct nftnl_udata_buf *ud = nftnl_udata_buf_alloc(256);
+        const uint8_t *d;
+        uint32_t len, marked_len;
+        uint8_t buf[64];
+
+        if (!ud)
+                abort();
+        /* What nft_apply() writes: byte order, comment, then the mark. */
+        ASSERT_EQ(nftnl_udata_put_u32(ud, NFTNL_UDATA_SET_KEYBYTEORDER, 2), true);
+        ASSERT_EQ(nftnl_udata_put_strz(ud, NFTNL_UDATA_SET_COMMENT, "WiseMo csall"), true);
+        len = nftnl_udata_buf_len(ud);
+        d = nftnl_udata_buf_data(ud);
+        ASSERT_EQ(mark_in(d, len), false); /* an operator's set: byte order and comment only */
+        ASSERT_EQ(nftnl_udata_put_strz(ud, NFT_UDATA_SET_OWNER, NFT_UDATA_SET_OWNER_VALUE), true);
+        marked_len = nftnl_udata_buf_len(ud);
+        d = nftnl_udata_buf_data(ud);
+        ASSERT_EQ(marked_len, len + 2 + sizeof(NFT_UDATA_SET_OWNER_VALUE));
+        ASSERT_EQ(mark_in(d, marked_len), true);
+        /* Cut anywhere inside the mark: not ours, and nothing read past the end. */
+        for (uint32_t l = 0; l < marked_len; l++)
+                ASSERT_EQ(mark_in(d, l), false);
+        ASSERT_EQ(nft_udata_has_owner_mark(NULL, 10), false);
+
+        /* The mark alone, then variants that are not it. */
+        buf[0] = NFT_UDATA_SET_OWNER;
+        buf[1] = (uint8_t) sizeof(NFT_UDATA_SET_OWNER_VALUE);
+        memcpy(buf + 2, NFT_UDATA_SET_OWNER_VALUE, sizeof(NFT_UDATA_SET_OWNER_VALUE));
+        ASSERT_EQ(mark_in(buf, 2 + sizeof(NFT_UDATA_SET_OWNER_VALUE)), true);
+        buf[1] = (uint8_t) (sizeof(NFT_UDATA_SET_OWNER_VALUE) - 1); /* without its NUL */
+        ASSERT_EQ(mark_in(buf, 2 + sizeof(NFT_UDATA_SET_OWNER_VALUE)), false);
+        buf[1] = (uint8_t) sizeof(NFT_UDATA_SET_OWNER_VALUE);
+        buf[2] = 'A'; /* another value */
+        ASSERT_EQ(mark_in(buf, 2 + sizeof(NFT_UDATA_SET_OWNER_VALUE)), false);
+        buf[2] = NFT_UDATA_SET_OWNER_VALUE[0];
+        buf[0] = NFTNL_UDATA_SET_COMMENT; /* the same text as a comment */
+        ASSERT_EQ(mark_in(buf, 2 + sizeof(NFT_UDATA_SET_OWNER_VALUE)), false);
+        /* A length claiming more than is left hides a mark after it. */
+        buf[0] = NFTNL_UDATA_SET_COMMENT;
+        buf[1] = 0xff;
+        buf[2] = NFT_UDATA_SET_OWNER;
+        buf[3] = (uint8_t) sizeof(NFT_UDATA_SET_OWNER_VALUE);
+        memcpy(buf + 4, NFT_UDATA_SET_OWNER_VALUE, sizeof(NFT_UDATA_SET_OWNER_VALUE));
+        ASSERT_EQ(mark_in(buf, 4 + sizeof(NFT_UDATA_SET_OWNER_VALUE)), false);
+        /* An empty TLV before it is skipped. */
+        buf[1] = 0;
+        ASSERT_EQ(mark_in(buf, 4 + sizeof(NFT_UDATA_SET_OWNER_VALUE)), true);
+        nftnl_udata_buf_free(ud);
+}
+
 int main(void) {
         test_timeout();
         test_comment();
         test_iter();
         test_ports();
         test_script();
+        test_owner_mark();
         return 0;
 }
