@@ -446,6 +446,9 @@ static void manager_save_state(struct manager *m) {
         }
         m->state_dirty = false;
         m->last_save = now_usec(CLOCK_MONOTONIC);
+        /* Nothing is pending any more: no wake-up for nothing (the idle daemon makes no syscall). */
+        if (m->save_timer)
+                (void) sd_event_source_set_enabled(m->save_timer, SD_EVENT_OFF);
 }
 
 static int on_save_timer(sd_event_source *s, uint64_t usec, void *userdata) {

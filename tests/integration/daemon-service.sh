@@ -113,7 +113,7 @@ NFT
 wait_until 3 grep -q 'Failed to apply nftables transaction' "$DAEMON_LOG" || fail "refused transaction not reported"
 sleep 2.5 # retry_min is 1 s: two more attempts at least
 assert_eq 1 "$(grep -c 'Failed to apply nftables transaction' "$DAEMON_LOG")" "a refused transaction is logged once"
-grep -q 'set inet allowlistd gc_v4: exists with type ipv6_addr, expected ipv4_addr; it cannot be recreated while a rule outside' "$DAEMON_LOG" || fail "the error does not name the set and why: $(cat "$DAEMON_LOG")"
+grep -q 'set inet allowlistd gc_v4: exists with type ipv6_addr, expected ipv4_addr): File exists' "$DAEMON_LOG" || fail "the error does not name the set and why: $(cat "$DAEMON_LOG")"
 nft delete chain inet allowlistd operator
 nft delete set inet allowlistd gc_v4
 wait_until 2 bash -c '[[ "$(nft list set inet allowlistd gc_v4 2>/dev/null)" == *203.0.113.3* ]]' ||
