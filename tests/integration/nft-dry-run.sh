@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # The --dry-run script: nft -c -f accepts it, writing it touches nothing, and loading it with
 # nft -f gives the same ruleset as the netlink apply.

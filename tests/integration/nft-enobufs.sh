@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Lost ACKs (ENOBUFS on the batch socket, forced with a tiny receive buffer) fail that one apply;
 # the ACKs still queued must not be taken for the replies of the next exchanges, which would

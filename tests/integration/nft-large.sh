@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # 100,000 elements in one set apply in one transaction (the default send buffer fails near
 # 7,500 IPv4 elements; element lists must be split before a 16-bit attribute overflows), also

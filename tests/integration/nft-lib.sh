@@ -1,22 +1,14 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-# Sourced by tests/integration/nft-*.sh: re-executes the test in a private network namespace,
-# skips (exit 77) without root or nf_tables, and gives small assertion helpers.
+# shellcheck shell=bash
+# Sourced by tests/integration/nft-*.sh, which drive the nft module alone through nft-driver
+# ($NFT_DRIVER): lib.sh's private namespace, temp dir and skips, plus helpers for the driver's
+# spec files and for reading sets back.
+source "$(dirname "$0")/lib.sh"
+require_root_netns "$@"
+[[ -x "${NFT_DRIVER:-}" ]] || skip "NFT_DRIVER not built"
+WORK="$TEST_DIR"
 
-if [ -z "$NFT_TEST_NETNS" ]; then
-        [ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 77; }
-        command -v nft >/dev/null && command -v jq >/dev/null || { echo "SKIP: needs nft and jq"; exit 77; }
-        [ -x "$NFT_DRIVER" ] || { echo "SKIP: NFT_DRIVER not built"; exit 77; }
-        NFT_TEST_NETNS=1 exec unshare -n "$0" "$@"
-        echo "SKIP: unshare -n failed"; exit 77
-fi
-ip link set lo up
-nft add table inet probe 2>/dev/null || { echo "SKIP: no nf_tables"; exit 77; }
-nft delete table inet probe
-
-set -e
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
-
+# fail MESSAGE: lib.sh's, with the ruleset, which is what an nft test's failure is about.
 fail() {
         echo "FAIL: $*" >&2
         echo "--- ruleset:" >&2

@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Self-healing: `nft flush ruleset`, a deleted set, a flushed set, a flushed chain, a rule or an
 # element someone else adds to ours, and a reload of nftables.conf that declares our objects empty

@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # The owned objects: exact names, types, flags, comments, rules; timeouts on DNS-derived
 # elements (shrinking across applies), none on static ones; unchanged content sends nothing;

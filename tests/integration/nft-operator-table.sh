@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # An operator's nftables.conf declares the table, its own chains and sets, `chain allowlistd {}`
 # with a `jump allowlistd`, and an empty csall_v4 before the daemon runs: the daemon fills what

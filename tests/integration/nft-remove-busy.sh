@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # on_exit=remove with the documented setup: the operator's forward chain jumps to the daemon's
 # chain and one of its rules uses a daemon set. Neither reference makes the removal fail: the

@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # A failing element rolls back the whole batch: the operator declared csall_v4 with room for
 # 4 elements, the fifth makes the kernel refuse it (ENFILE) after the other set's new content

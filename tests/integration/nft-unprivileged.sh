@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Without CAP_NET_ADMIN: a clear error naming the cause, exit status 1, nothing changed.
 . "$(dirname "$0")/nft-lib.sh"

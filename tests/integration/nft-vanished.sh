@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # A group disappears (reload) while the operator's own rule still uses its set: the apply still
 # commits everything else; the busy set is flushed instead of deleted (allows nothing), reported
