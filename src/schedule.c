@@ -64,3 +64,14 @@ bool schedule_expiry_is_near(usec_t now, usec_t expiry, usec_t validity) {
         /* remaining <= validity / 10, exactly (no rounding of validity / 10). */
         return remaining <= USEC_INFINITY / 10 && remaining * 10 <= validity;
 }
+
+usec_t schedule_retry_before_expiry(usec_t now, usec_t delay, usec_t expiry, usec_t validity) {
+        usec_t warn_at;
+
+        if (expiry == USEC_INFINITY || now >= expiry)
+                return delay;
+        warn_at = expiry - MIN(expiry, validity / 10);
+        if (now < warn_at)
+                return MIN(delay, warn_at - now);
+        return MIN(delay, MAX((expiry - now) / 2, USEC_PER_SEC));
+}

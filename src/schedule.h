@@ -23,3 +23,10 @@ usec_t schedule_after_failure(unsigned failures, usec_t retry_min, usec_t retry_
  * true from exactly expiry - validity/10, and once expired): the time to warn that its host keeps
  * failing and the allow-list will shrink. */
 bool schedule_expiry_is_near(usec_t now, usec_t expiry, usec_t validity);
+
+/* Bounds a failure backoff delay by the host's earliest expiry, so that a failing host is still
+ * asked before its addresses leave: the retry lands no later than the start of the last 10% of
+ * validity (where a failure triggers the warning of schedule_expiry_is_near()), and inside that
+ * window no later than half of the time left (at least 1s). Without an expiry (USEC_INFINITY) or
+ * once it has passed, the delay is returned as it is. */
+usec_t schedule_retry_before_expiry(usec_t now, usec_t delay, usec_t expiry, usec_t validity);

@@ -173,6 +173,39 @@ static void test_expiry_near(void) {
         ASSERT_TRUE(schedule_expiry_is_near(t, t, 0));
 }
 
+/* DNS dies 30 min into a 1 h validity with the default backoff (10 s doubling to 1 h): the
+ * retries must reach the warning window before the addresses go, and keep trying inside it. */
+static void test_retry_before_expiry(void) {
+        const usec_t t = 1000 * SEC, validity = 3600 * SEC, expiry = t + validity;
+        usec_t now = t + 1800 * SEC;
+        bool warned = false;
+        unsigned failures = 0, attempts_in_window = 0;
+
+        while (now < expiry) {
+                usec_t delay = schedule_after_failure(++failures, 10 * SEC, 3600 * SEC, 1ULL << 63);
+
+                if (schedule_expiry_is_near(now, expiry, validity)) {
+                        warned = true;
+                        attempts_in_window++;
+                }
+                delay = schedule_retry_before_expiry(now, delay, expiry, validity);
+                ASSERT_TRUE(delay >= SEC);
+                now += delay;
+        }
+        ASSERT_TRUE(warned);
+        ASSERT_TRUE(attempts_in_window >= 5); /* 360 s halved down to 1 s */
+
+        /* Exact values: before the window the retry lands on its start; inside, half the time left. */
+        ASSERT_UEQ(60 * SEC, schedule_retry_before_expiry(expiry - 420 * SEC, 3600 * SEC, expiry, validity));
+        ASSERT_UEQ(10 * SEC, schedule_retry_before_expiry(expiry - 420 * SEC, 10 * SEC, expiry, validity));
+        ASSERT_UEQ(150 * SEC, schedule_retry_before_expiry(expiry - 300 * SEC, 3600 * SEC, expiry, validity));
+        ASSERT_UEQ(SEC, schedule_retry_before_expiry(expiry - SEC, 3600 * SEC, expiry, validity));
+        ASSERT_UEQ(3600 * SEC, schedule_retry_before_expiry(expiry, 3600 * SEC, expiry, validity));
+        ASSERT_UEQ(3600 * SEC, schedule_retry_before_expiry(t, 3600 * SEC, USEC_INFINITY, validity));
+        /* 7 days: the window starts 16.8 h before expiry. */
+        ASSERT_UEQ(DAY, schedule_retry_before_expiry(30 * DAY - 7 * DAY / 10 - DAY, 3 * DAY, 30 * DAY, 7 * DAY));
+}
+
 int main(void) {
         test_success_ttl();
         test_success_refresh();
@@ -180,5 +213,6 @@ int main(void) {
         test_failure_sequence();
         test_failure_jitter_bounds();
         test_expiry_near();
+        test_retry_before_expiry();
         return 0;
 }
