@@ -136,7 +136,8 @@ require_root_netns() {
 
         TEST_DIR="$(mktemp -d "${TMPDIR:-/tmp}/allowlistd-test.XXXXXXXX")"
         trap _run_at_exit EXIT
-        trap 'exit 130' INT TERM
+        # A reader that goes away (tests/demo.sh | head) or a closed terminal must clean up too.
+        trap 'exit 130' INT TERM HUP PIPE
         DNS_ZONE="$TEST_DIR/zone.hosts"
         DNS_LOG="$TEST_DIR/dnsmasq.log"
         : >"$DNS_ZONE"
