@@ -50,6 +50,7 @@ struct host {
         char last_error[64];
         bool warned_expiry;
         bool warned_cut;
+        bool empty_logged;     /* NXDOMAIN / empty answer said once, until addresses come back */
         struct ip_addr rejected[REJECTED_MEMORY];
         size_t n_rejected;
 };
@@ -138,9 +139,9 @@ static void groups_free(struct group_state *groups, size_t n) {
 static void manager_free(struct manager *m) {
         if (!m)
                 return;
-        groups_free(m->groups, m->n_groups);
-        /* The resolver first: freeing it drops its pending callbacks. */
+        /* The resolver first: freeing it drops its pending callbacks into the hosts. */
         resolver_free(m->resolver);
+        groups_free(m->groups, m->n_groups);
         nft_free(m->nft);
         sd_event_source_disable_unref(m->apply_timer);
         sd_event_source_disable_unref(m->expire_timer);
@@ -442,6 +443,12 @@ static void manager_save_state(struct manager *m) {
         if (r < 0) {
                 log_warning_errno(r, "Failed to write state file %s, keeping the previous one: %m",
                                   m->config->state_file);
+                /* Try again after the usual interval rather than at the next change, which may
+                 * be hours away. */
+                if (m->save_timer) {
+                        (void) sd_event_source_set_time(m->save_timer, now_usec(CLOCK_MONOTONIC) + STATE_SAVE_INTERVAL_USEC);
+                        (void) sd_event_source_set_enabled(m->save_timer, SD_EVENT_ONESHOT);
+                }
                 return;
         }
         m->state_dirty = false;
@@ -481,19 +488,17 @@ static void manager_restore_state(struct manager *m) {
         r = state_load(m->config->state_file, &s);
         if (r == -ENOENT)
                 return;
-        if (r < 0 && r != -EBADMSG) {
-                /* Unreadable (permissions, I/O, memory), not known to be bad: leave it alone. */
-                log_warning_errno(r, "Failed to read state file %s, starting without it: %m", m->config->state_file);
-                return;
-        }
         if (r < 0) {
+                /* Corrupt, or unreadable for another reason: either way it is moved aside, never
+                 * overwritten unseen by the next save. */
+                const char *why = r == -EBADMSG ? "is corrupt, truncated or of another version" : "cannot be read";
                 int k = state_set_aside(m->config->state_file, aside, sizeof(aside));
                 if (k < 0)
-                        log_warning_errno(k, "State file %s is unreadable (%s) and could not be set aside: %m; starting empty.",
-                                          m->config->state_file, strerror(-r));
+                        log_warning_errno(k, "State file %s %s (%s) and could not be moved aside: %m; starting empty.",
+                                          m->config->state_file, why, strerror(-r));
                 else
-                        log_warning("State file %s is corrupt, truncated or of another version (%s); moved it to %s and starting empty.",
-                                    m->config->state_file, strerror(-r), aside);
+                        log_warning("State file %s %s (%s); moved it to %s and starting empty.",
+                                    m->config->state_file, why, strerror(-r), aside);
                 return;
         }
 
@@ -611,34 +616,45 @@ static void manager_schedule_apply(struct manager *m) {
         manager_schedule_apply_in(m, APPLY_DELAY_USEC);
 }
 
-static void manager_log_nft_error(int r, const struct nft_error *err, const char *what) {
-        log_error_errno(r, "Failed to %s (%s%s%s): %m; keeping the previous allow-list.", what,
+static void manager_log_nft_error(int r, const struct nft_error *err, const char *what, const char *outcome) {
+        log_error_errno(r, "Failed to %s (%s%s%s): %m; %s.", what,
                         err->object[0] ? err->object : "nftables",
-                        err->hint[0] ? ": " : "", err->hint);
+                        err->hint[0] ? ": " : "", err->hint, outcome);
 }
 
-/* Sends the desired contents to the kernel (nothing when unchanged). */
-static int manager_apply(struct manager *m) {
+/* Builds what the kernel should hold from the configuration and the ledgers and sends it in one
+ * transaction (nothing when unchanged, unless force). Returns what nft_apply() returns. */
+static int manager_transaction(struct manager *m, bool force, struct nft_error *err) {
         _cleanup_(desired_done) struct desired d = { 0 };
-        struct nft_error err = { 0 };
-        bool force = m->force_apply;
         int r;
 
         r = manager_desired(m, &d);
         if (r < 0)
-                return log_oom();
-
+                return r;
         if (m->mode == MANAGER_DRY_RUN)
                 return nft_write_script(stdout, &d.ruleset, boottime_now(m));
+        return nft_apply(m->nft, &d.ruleset, boottime_now(m), force, err);
+}
+
+/* Sends the desired contents to the kernel (nothing when unchanged). */
+static int manager_apply(struct manager *m) {
+        struct nft_error err = { 0 };
+        bool force = m->force_apply;
+        int r;
+
+        if (m->mode == MANAGER_DRY_RUN) {
+                r = manager_transaction(m, true, &err);
+                return r < 0 ? log_error_errno(r, "Failed to write the nft script: %m") : 0;
+        }
 
         m->force_apply = false;
-        r = nft_apply(m->nft, &d.ruleset, boottime_now(m), force, &err);
+        r = manager_transaction(m, force, &err);
         if (r < 0) {
                 /* The kernel still has the previous allow-list. Try again after retry_min (a
                  * forced repair stays forced); say it once, not at every attempt. */
                 m->force_apply = force;
                 if (!m->apply_failing)
-                        manager_log_nft_error(r, &err, "apply nftables transaction");
+                        manager_log_nft_error(r, &err, "apply nftables transaction", "keeping the previous allow-list");
                 else
                         log_debug("nftables transaction failed again: %s", strerror(-r));
                 m->apply_failing = true;
@@ -682,7 +698,7 @@ static void on_entry_expired(const struct ledger *l, const struct ledger_entry *
         char a[ADDR_STRLEN];
 
         log_event(LOG_INFO, MESSAGE_ADDRESSES_EXPIRED, g->config->name, ledger_host_name(l, e->host),
-                  addr_to_string(&e->addr, a), "%s: -%s (validity of %s ran out without DNS returning it again)",
+                  addr_to_string(&e->addr, a), "%s: -%s (group %s: validity ran out without DNS returning it again)",
                   ledger_host_name(l, e->host), a, g->config->name);
 }
 
@@ -865,13 +881,26 @@ static void host_on_result(struct resolver *r, const struct resolver_result *res
                                   format_duration(d, sizeof(d), now_r > h->failing_since ? now_r - h->failing_since : 0));
                 }
                 if (n == 0) {
+                        /* Said once when it starts; every refresh after that would say it again
+                         * for the whole validity, which is days. */
                         size_t left = ledger_host_count(g->ledger, h->name);
-                        log_event(left > 0 ? LOG_WARNING : LOG_INFO, NULL, g->config->name, h->name, NULL,
-                                  "%s: %s; keeping its %zu address%s until each one's validity ends.", h->name,
+                        char kept[96];
+
+                        if (left > 0)
+                                snprintf(kept, sizeof(kept), "keeping its %zu address%s until each one's validity ends",
+                                         left, left == 1 ? "" : "es");
+                        else
+                                snprintf(kept, sizeof(kept), "no addresses to keep");
+                        log_event(!h->empty_logged ? (left > 0 ? LOG_WARNING : LOG_INFO) : LOG_DEBUG,
+                                  NULL, g->config->name, h->name, NULL, "%s: %s; %s.", h->name,
                                   res->nxdomain ? "name does not exist (NXDOMAIN)" : "DNS returned no usable address",
-                                  left, left == 1 ? "" : "es");
-                } else if (added == 0)
-                        log_debug("%s: refreshed, no change (%zu address%s).", h->name, n, n == 1 ? "" : "es");
+                                  kept);
+                        h->empty_logged = true;
+                } else {
+                        h->empty_logged = false;
+                        if (added == 0)
+                                log_debug("%s: refreshed, no change (%zu address%s).", h->name, n, n == 1 ? "" : "es");
+                }
                 h->failures = 0;
                 h->failing_since = 0;
                 h->last_success = now_r;
@@ -885,11 +914,17 @@ static void host_on_result(struct resolver *r, const struct resolver_result *res
                 usec_t expiry;
 
                 m->any_failed = true;
+                h->empty_logged = false;
                 if (h->failures == 0) {
                         h->failing_since = now_r;
-                        log_event(LOG_WARNING, MESSAGE_RESOLUTION_FAILED, g->config->name, h->name, NULL,
-                                  "%s: DNS lookup failed (%s); keeping its %zu address%s until each one's validity ends.",
-                                  h->name, res->error_text ?: strerror(-res->error), kept, kept == 1 ? "" : "es");
+                        if (kept > 0)
+                                log_event(LOG_WARNING, MESSAGE_RESOLUTION_FAILED, g->config->name, h->name, NULL,
+                                          "%s: DNS lookup failed (%s); keeping its %zu address%s until each one's validity ends.",
+                                          h->name, res->error_text ?: strerror(-res->error), kept, kept == 1 ? "" : "es");
+                        else
+                                log_event(LOG_WARNING, MESSAGE_RESOLUTION_FAILED, g->config->name, h->name, NULL,
+                                          "%s: DNS lookup failed (%s); no addresses to keep.",
+                                          h->name, res->error_text ?: strerror(-res->error));
                 } else
                         log_debug("%s: DNS lookup failed again (%s), %u in a row.", h->name,
                                   res->error_text ?: strerror(-res->error), h->failures + 1);
@@ -897,9 +932,12 @@ static void host_on_result(struct resolver *r, const struct resolver_result *res
                 h->last_failure = now_r;
                 snprintf(h->last_error, sizeof(h->last_error), "%s", res->error_text ?: strerror(-res->error));
                 (void) getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK);
-                delay = schedule_after_failure(h->failures, c->retry_min, c->retry_max, rnd);
-
                 expiry = ledger_host_next_expiry(g->ledger, h->name);
+                /* Backoff, but never past the last tenth of the validity: the warning below must get
+                 * its chance, and the host its last attempts, before the addresses go. */
+                delay = schedule_retry_before_expiry(now, schedule_after_failure(h->failures, c->retry_min, c->retry_max, rnd),
+                                                     expiry, g->config->validity);
+
                 if (!h->warned_expiry && expiry != USEC_INFINITY &&
                     schedule_expiry_is_near(now, expiry, g->config->validity)) {
                         char failed[DURATION_MAX], at[TIMESTAMP_MAX];
@@ -958,52 +996,74 @@ static void manager_query_all(struct manager *m) {
 
 /* ---- reload ---- */
 
-/* Moves runtime state of groups that survive a reload: the addresses of hosts still configured
- * and the hosts' health and schedule. */
-static void groups_carry_over(const struct config *c, usec_t now, struct group_state *old, size_t n_old,
-                              struct group_state *new, size_t n_new) {
+/* Copies runtime state of groups that survive a reload into the new ones (the old ones stay
+ * untouched, so a rejected reload can go back to them): the addresses of hosts still configured,
+ * if the new configuration still allows them (allow_private=, family= may have tightened), capped
+ * at the new validity from now; and each host's health and schedule, the schedule capped at the
+ * new refresh (a shortened validity must not leave the next lookup after the expiry). Hosts that
+ * were failing ask at once when the DNS servers changed. Returns 0 or -ENOMEM. */
+static int groups_carry_over(const struct config *c, bool servers_changed, usec_t now,
+                             const struct group_state *old, size_t n_old, struct group_state *new, size_t n_new) {
         for (size_t i = 0; i < n_new; i++) {
-                struct group_state *ng = &new[i], *og = NULL;
+                struct group_state *ng = &new[i];
+                const struct group_state *og = NULL;
+                const struct group *gc = ng->config;
                 const struct ledger_entry *e;
+                usec_t refresh_cap;
                 size_t n;
 
                 for (size_t j = 0; j < n_old; j++)
-                        if (old[j].config && streq(old[j].config->name, ng->config->name))
+                        if (streq(old[j].config->name, gc->name))
                                 og = &old[j];
                 if (!og)
                         continue;
 
-                /* Entries of hosts still configured move over, if the new configuration still
-                 * allows them (allow_private=, family= may have tightened), capped at the new
-                 * validity from now. */
                 e = ledger_entries(og->ledger, &n);
                 for (size_t k = 0; k < n; k++) {
                         const char *host = ledger_host_name(og->ledger, e[k].host);
-                        if (group_find_host(ng, host) && group_has_family(ng->config, &e[k].addr) &&
-                            address_allowed(c, &e[k].addr))
-                                (void) ledger_restore(ng->ledger, host, &e[k].addr,
-                                                      MIN(e[k].expiry, now + ng->config->validity), e[k].last_seen);
+
+                        if (group_find_host(ng, host) && group_has_family(gc, &e[k].addr) &&
+                            address_allowed(c, &e[k].addr) &&
+                            ledger_restore(ng->ledger, host, &e[k].addr, MIN(e[k].expiry, now + gc->validity),
+                                           e[k].last_seen) < 0)
+                                return -ENOMEM;
                 }
+
+                refresh_cap = now + (gc->refresh > 0 ? gc->refresh : gc->validity / 2);
                 for (size_t k = 0; k < ng->n_hosts; k++) {
-                        struct host *nh = &ng->hosts[k], *oh = group_find_host(og, nh->name);
-                        if (!oh || oh->in_flight)
-                                continue; /* in-flight answers are dropped with the old resolver */
+                        struct host *nh = &ng->hosts[k];
+                        const struct host *oh = NULL;
+
+                        for (size_t l = 0; l < og->n_hosts; l++)
+                                if (streq(og->hosts[l].name, nh->name))
+                                        oh = &og->hosts[l];
+                        if (!oh)
+                                continue;
                         nh->failures = oh->failures;
                         nh->last_success = oh->last_success;
                         nh->last_failure = oh->last_failure;
                         nh->failing_since = oh->failing_since;
+                        nh->warned_expiry = oh->warned_expiry;
+                        nh->empty_logged = oh->empty_logged;
                         memcpy(nh->last_error, oh->last_error, sizeof(nh->last_error));
-                        nh->next_refresh = oh->next_refresh;
+                        /* 0: ask now. An answer in flight is dropped with the old resolver. */
+                        if (oh->in_flight || (servers_changed && oh->failures > 0) || oh->next_refresh == 0)
+                                nh->next_refresh = 0;
+                        else
+                                nh->next_refresh = MIN(oh->next_refresh, refresh_cap);
                 }
         }
+        return 0;
 }
 
 static int manager_reload(struct manager *m) {
         _cleanup_config_ struct config *c = NULL;
-        struct group_state *groups = NULL, *old_groups;
+        struct group_state *groups = NULL, *old_groups = m->groups;
+        struct config *old_config = m->config;
         struct resolver *resolver = NULL;
-        size_t n_groups = 0, n_old;
-        usec_t now;
+        struct nft_error err = { 0 };
+        size_t n_groups = 0, n_old = m->n_groups;
+        usec_t now = boottime_now(m);
         int r;
 
         (void) sd_notifyf(false, "RELOADING=1\nMONOTONIC_USEC=%llu", (unsigned long long) now_usec(CLOCK_MONOTONIC));
@@ -1011,37 +1071,58 @@ static int manager_reload(struct manager *m) {
         r = config_load(m->config_path, &c);
         if (r >= 0)
                 r = config_check_runnable(c);
-        if (r >= 0 && (c->table_family != m->config->table_family || !streq(c->table, m->config->table) ||
-                       !streq_ptr(c->chain, m->config->chain))) {
+        if (r >= 0 && (c->table_family != old_config->table_family || !streq(c->table, old_config->table) ||
+                       !streq_ptr(c->chain, old_config->chain))) {
                 log_error("%s: table= or chain= changed; restart allowlistd to move its objects.", m->config_path);
                 r = -EINVAL;
         }
         if (r >= 0)
                 r = groups_new(m, c, &groups, &n_groups);
+        if (r >= 0)
+                r = groups_carry_over(c, !streq_ptr(c->dns_servers, old_config->dns_servers), now,
+                                      old_groups, n_old, groups, n_groups);
         /* A new resolver for the new servers: the old one's in-flight queries are dropped and
-         * asked again below, so nothing is waited for. */
+         * asked again, so nothing is waited for. */
         if (r >= 0)
                 r = resolver_new(m->event, c->dns_servers, &resolver);
+        if (r >= 0) {
+                /* The kernel has the last word: the new configuration is accepted only once its
+                 * transaction went in. Until then nothing of the old state has changed. */
+                m->groups = groups;
+                m->n_groups = n_groups;
+                m->config = c;
+                r = manager_transaction(m, m->force_apply, &err);
+                if (r < 0) {
+                        m->groups = old_groups;
+                        m->n_groups = n_old;
+                        m->config = old_config;
+                }
+        }
         if (r < 0) {
+                resolver_free(resolver);
                 groups_free(groups, n_groups);
-                log_event(LOG_ERR, MESSAGE_RELOAD_REJECTED, NULL, NULL, NULL,
-                          "Rejected the new configuration in %s (%s); still running on the previous one, unchanged.",
-                          m->config_path, strerror(-r));
+                if (err.object[0])
+                        log_event(LOG_ERR, MESSAGE_RELOAD_REJECTED, NULL, NULL, NULL,
+                                  "Rejected the new configuration in %s: the kernel refused its transaction (%s: %s%s%s); "
+                                  "still running on the previous one, unchanged.",
+                                  m->config_path, err.object, strerror(-r), err.hint[0] ? ": " : "", err.hint);
+                else
+                        log_event(LOG_ERR, MESSAGE_RELOAD_REJECTED, NULL, NULL, NULL,
+                                  "Rejected the new configuration in %s (%s); still running on the previous one, unchanged.",
+                                  m->config_path, strerror(-r));
                 if (m->ready)
                         (void) sd_notify(false, "READY=1");
                 return r;
         }
 
-        groups_carry_over(c, boottime_now(m), m->groups, m->n_groups, groups, n_groups);
+        /* Accepted: the old resolver goes before the old hosts its callbacks point to. */
+        c = NULL;
+        m->force_apply = false;
+        m->apply_failing = false;
         resolver_free(m->resolver);
         m->resolver = resolver;
-        old_groups = m->groups;
-        n_old = m->n_groups;
-        m->groups = groups;
-        m->n_groups = n_groups;
         groups_free(old_groups, n_old);
-        config_free(m->config);
-        m->config = TAKE_PTR(c);
+        config_free(old_config);
 
         if (!m->ready) {
                 /* Reloaded during the first round: its dropped queries will never answer, so
@@ -1050,25 +1131,21 @@ static int manager_reload(struct manager *m) {
                 manager_query_all(m);
                 if (m->round_left == 0) /* no hosts left: static addresses only */
                         manager_maybe_ready(m);
-        } else {
-                /* Hosts with a schedule keep it; new ones (and those whose answer was dropped)
-                 * ask now. */
-                now = boottime_now(m);
+        } else
                 for (size_t i = 0; i < m->n_groups; i++)
                         for (size_t j = 0; j < m->groups[i].n_hosts; j++) {
                                 struct host *h = &m->groups[i].hosts[j];
-                                host_schedule(h, h->next_refresh > 0 ? MAX(h->next_refresh, now) : now);
+                                host_schedule(h, MAX(h->next_refresh, now));
                         }
-        }
         manager_state_changed(m);
         manager_arm_expire(m);
-        manager_schedule_apply(m);
 
         log_event(LOG_INFO, MESSAGE_CONFIG_RELOADED, NULL, NULL, NULL,
                   "Reloaded %s: %zu group%s.", m->config_path, m->n_groups, m->n_groups == 1 ? "" : "s");
         /* Before the first round is done, READY=1 still waits for it. */
         if (m->ready)
                 (void) sd_notify(false, "READY=1");
+        manager_update_status(m);
         return 0;
 }
 
@@ -1232,7 +1309,8 @@ int manager_run(const char *config_path, enum manager_mode mode) {
                 if (manager_desired(m, &d) >= 0) {
                         int k = nft_remove(m->nft, &d.ruleset, &err);
                         if (k < 0)
-                                manager_log_nft_error(k, &err, "remove the allow-list on exit");
+                                manager_log_nft_error(k, &err, "remove the allow-list on exit",
+                                                      "leaving it in place; its elements expire by their timeouts");
                 }
         }
         return r < 0 ? 1 : 0;

@@ -88,8 +88,8 @@ assert_match "^PRIORITY=4 \\| MESSAGE_ID=${ID[EXPIRY_WARNING]} \\| $host_fields 
 wait_until 5 bash -c '[[ "$(grep -c "^MESSAGE_ID=$0\$" "$1")" == 2 ]]' "${ID[ADDRESSES_EXPIRED]}" "$JOURNAL_LOG" ||
         fail "the two addresses did not expire"
 expired="$(records "${ID[ADDRESSES_EXPIRED]}" | sort)"
-assert_eq "PRIORITY=6 | MESSAGE_ID=${ID[ADDRESSES_EXPIRED]} | ALLOWLIST_GROUP=ga | ALLOWLIST_HOST=a.vendor.test | ALLOWLIST_ADDRESS=192.0.2.1 | MESSAGE=a.vendor.test: -192.0.2.1 (validity of ga ran out without DNS returning it again) | SYSLOG_IDENTIFIER=allowlistd
-PRIORITY=6 | MESSAGE_ID=${ID[ADDRESSES_EXPIRED]} | ALLOWLIST_GROUP=ga | ALLOWLIST_HOST=a.vendor.test | ALLOWLIST_ADDRESS=2001:db8::1 | MESSAGE=a.vendor.test: -2001:db8::1 (validity of ga ran out without DNS returning it again) | SYSLOG_IDENTIFIER=allowlistd" \
+assert_eq "PRIORITY=6 | MESSAGE_ID=${ID[ADDRESSES_EXPIRED]} | ALLOWLIST_GROUP=ga | ALLOWLIST_HOST=a.vendor.test | ALLOWLIST_ADDRESS=192.0.2.1 | MESSAGE=a.vendor.test: -192.0.2.1 (group ga: validity ran out without DNS returning it again) | SYSLOG_IDENTIFIER=allowlistd
+PRIORITY=6 | MESSAGE_ID=${ID[ADDRESSES_EXPIRED]} | ALLOWLIST_GROUP=ga | ALLOWLIST_HOST=a.vendor.test | ALLOWLIST_ADDRESS=2001:db8::1 | MESSAGE=a.vendor.test: -2001:db8::1 (group ga: validity ran out without DNS returning it again) | SYSLOG_IDENTIFIER=allowlistd" \
         "$expired" "addresses expired: one record per address, exact fields"
 wait_until 2 bash -c '[[ -z "$(nft list set inet allowlistd ga_v4 | grep 192.0.2.1)" ]]' || fail "expired address still in the set"
 assert_eq 1 "$(records "${ID[RESOLUTION_FAILED]}" | grep -c .)" "resolution failed: logged once per run of failures"
