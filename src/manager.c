@@ -80,6 +80,7 @@ struct manager {
         usec_t last_save;    /* CLOCK_MONOTONIC */
         bool force_apply;    /* next apply rewrites everything (foreign change) */
         bool apply_failing;  /* the last transaction failed: retrying, logged once */
+        bool save_failing;   /* the last state file write failed: retrying, logged once */
         bool state_dirty;
         bool ready;          /* READY=1 sent */
         size_t round_left;   /* queries of the first round still out */
@@ -441,8 +442,11 @@ static void manager_save_state(struct manager *m) {
         if (r >= 0)
                 r = state_save(m->config->state_file, s);
         if (r < 0) {
-                log_warning_errno(r, "Failed to write state file %s, keeping the previous one: %m",
-                                  m->config->state_file);
+                /* Said once per run of failures: a full disk must not also fill the journal. */
+                if (!m->save_failing)
+                        log_warning_errno(r, "Failed to write state file %s, keeping the previous one: %m",
+                                          m->config->state_file);
+                m->save_failing = true;
                 /* Try again after the usual interval rather than at the next change, which may
                  * be hours away. */
                 if (m->save_timer) {
@@ -451,6 +455,9 @@ static void manager_save_state(struct manager *m) {
                 }
                 return;
         }
+        if (m->save_failing)
+                log_info("Wrote state file %s again after earlier failures.", m->config->state_file);
+        m->save_failing = false;
         m->state_dirty = false;
         m->last_save = now_usec(CLOCK_MONOTONIC);
         /* Nothing is pending any more: no wake-up for nothing (the idle daemon makes no syscall). */
