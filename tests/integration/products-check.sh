@@ -65,6 +65,14 @@ grep -q -F 'no destinations: add the hosts your WiLife installation uses' <<<"$o
         fail "--check-config of wilife does not say 'no destinations': $out"
 echo "ok: --check-config wilife refused with 'no destinations'"
 
+# The daemon itself refuses to start with it, before touching anything (no root needed to see it).
+rc=0
+out=$(timeout 10 "$ALLOWLISTD" -c "$tmp/allowlistd.conf" 2>&1) || rc=$?
+[ "$rc" -eq 1 ] || fail "the daemon with wilife enabled: exit $rc, expected 1: $out"
+grep -q -F 'no destinations: add the hosts your WiLife installation uses' <<<"$out" ||
+        fail "the daemon with wilife enabled does not say 'no destinations': $out"
+echo "ok: the daemon refuses to start with wilife until hosts are added"
+
 # shellcheck disable=SC2086 # word splitting intended
 check_config $RUNNABLE
 [ "$rc" -eq 0 ] || fail "--check-config of all resolvable products: exit $rc, expected 0: $out"
