@@ -990,7 +990,7 @@ static void classify_line(struct file_ctx *fc, const char *line) {
                 /* inih keeps the previous key for indented lines after this one: drop those. */
                 fc->line_kind = LINE_BAD;
                 fc->last_key = NULL;
-                file_error(fc, "'%.*s' is not KEY = VALUE, [SECTION] or a comment; '#' and ';' start a comment only at the beginning of a line",
+                file_error(fc, "'%.*s' is not KEY = VALUE, [SECTION] or a comment; a comment starts with '#' or ';' at the beginning of a line, or ' ;' after a value",
                            (int) MIN((size_t) (end - start), (size_t) 64), start);
                 return;
         }

@@ -23,6 +23,8 @@
  * validity. */
 #define RESOLVER_TIMEOUT_MSEC 1000
 #define RESOLVER_TRIES 2
+/* Queries per UDP socket on c-ares >= 1.20 (ARES_OPT_UDP_MAX_QUERIES): source port rotation. */
+#define RESOLVER_UDP_MAX_QUERIES 8
 
 /* RFC 1035 3.2: class IN, types A and AAAA (RFC 3596). Not from <arpa/nameser.h>, which
  * drags in <sys/param.h> and its MIN/MAX. */
@@ -506,6 +508,12 @@ int resolver_new(sd_event *e, const char *servers, struct resolver **ret) {
                 options.nservers = 1;
                 optmask |= ARES_OPT_SERVERS;
         }
+#ifdef ARES_OPT_UDP_MAX_QUERIES
+        /* c-ares >= 1.20: a new socket, so a new source port, every few queries. With 64 in flight
+         * on one port an off-path spoofer has an easier time (and 1.18's query ids are weak). */
+        options.udp_max_queries = RESOLVER_UDP_MAX_QUERIES;
+        optmask |= ARES_OPT_UDP_MAX_QUERIES;
+#endif
 #ifdef ARES_OPT_QUERY_CACHE
         /* c-ares >= 1.23 caches answers by default: every refresh must ask the server. */
         options.qcache_max_ttl = 0;

@@ -401,9 +401,9 @@ static void test_group_errors(void) {
         /* Indented lines after a refused line are not taken as more values of an earlier key. */
         EXPECT_ERRORS("[g]\nhosts = a.example\nallow: tcp/22\n  tcp/23\njust words\n  b.example\n",
                       "error: test.conf:3: ':' is not a separator here; write KEY = VALUE\n"
-                      "error: test.conf:5: 'just words' is not KEY = VALUE, [SECTION] or a comment; '#' and ';' start a comment only at the beginning of a line\n");
+                      "error: test.conf:5: 'just words' is not KEY = VALUE, [SECTION] or a comment; a comment starts with '#' or ';' at the beginning of a line, or ' ;' after a value\n");
         EXPECT_ERRORS("[g]\nhosts = a.example\njust words\n",
-                      "error: test.conf:3: 'just words' is not KEY = VALUE, [SECTION] or a comment; '#' and ';' start a comment only at the beginning of a line\n");
+                      "error: test.conf:3: 'just words' is not KEY = VALUE, [SECTION] or a comment; a comment starts with '#' or ';' at the beginning of a line, or ' ;' after a value\n");
         /* Empty group: no hosts, no addresses, no explicit "hosts =". */
         EXPECT_ERRORS("[g]\nallow = tcp/80\ndomains = senso.cloud\n[h]\n",
                       "error: test.conf:1: group 'g' has no hosts and no addresses; give it at least one destination in hosts= or addresses=\n"
