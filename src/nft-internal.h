@@ -60,11 +60,9 @@ struct nft {
         void *userdata;
         bool mon_touched;       /* events of the current foreign transaction hit our objects */
         bool mon_pending;       /* a foreign transaction hit them: call back when the timer fires */
-        bool mon_lost;          /* events were lost (ENOBUFS): compare generations */
         bool mon_paused;        /* out of the event group during our own commit */
-        bool have_gen;
-        uint32_t gen_ours;      /* generation right after our last commit */
-        uint32_t gen_before;    /* generation right before it */
+        uint32_t gen_seen;      /* last generation whose NEWGEN was processed (or read after ours) */
+        uint32_t gen_before;    /* gen_seen when our commit began */
         char *mon_buf;
 };
 

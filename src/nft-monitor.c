@@ -93,12 +93,19 @@ static void monitor_message(struct nft *n, const struct nlmsghdr *nlh) {
         if (NFNL_SUBSYS_ID(nlh->nlmsg_type) != NFNL_SUBSYS_NFTABLES)
                 return;
         if (type == NFT_MSG_NEWGEN) {
+                const struct nlattr *a;
+
                 /* The end of one transaction: act on it if it was someone else's. */
                 if (nlh->nlmsg_pid != n->portid && n->mon_touched) {
                         n->mon_pending = true;
                         monitor_arm(n);
                 }
                 n->mon_touched = false;
+                /* Remember which generation we have heard the end of: a pause of ours counts
+                 * from here, so a commit whose NEWGEN we never got cannot pass for ours. */
+                mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg))
+                        if (mnl_attr_get_type(a) == NFTA_GEN_ID && mnl_attr_validate(a, MNL_TYPE_U32) >= 0)
+                                n->gen_seen = ntohl(mnl_attr_get_u32(a));
                 return;
         }
         /* Our own events are skipped without parsing; portid 0 is the kernel itself, removing
@@ -121,8 +128,9 @@ static int monitor_io(sd_event_source *s, int fd, uint32_t revents, void *userda
                         if (errno == EAGAIN)
                                 break;
                         if (errno == ENOBUFS) {
-                                /* Events were dropped: the generation decides. */
-                                n->mon_lost = true;
+                                /* Events were dropped, so were perhaps someone else's changes to
+                                 * our objects (our own commits happen outside the group): resync. */
+                                n->mon_pending = true;
                                 n->mon_touched = false;
                                 monitor_arm(n);
                                 continue;
@@ -147,11 +155,6 @@ static int monitor_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         struct nft *n = userdata;
         bool call = n->mon_pending;
 
-        if (n->mon_lost) {
-                uint32_t gen;
-                n->mon_lost = false;
-                call = call || !n->have_gen || nft_get_generation(n, &gen) < 0 || gen != n->gen_ours;
-        }
         n->mon_pending = false;
         if (call && n->on_change && n->table)
                 n->on_change(n, n->userdata);
@@ -169,11 +172,18 @@ static int monitor_membership(struct nft *n, int opt) {
 void nft_monitor_pause(struct nft *n) {
         /* While anyone listens the kernel builds one event per element: 100,000 of them for a
          * big apply, all for nothing since they are ours. Leave the group for the length of
-         * our own commit and account for the gap with the generation id instead. */
+         * our own commit and account for the gap with the generation id instead.
+         *
+         * The gap counts from the last generation whose NEWGEN we have processed, not from what
+         * the kernel says now: the kernel moves the generation when another commit begins but
+         * sends its events and NEWGEN only at its end, so a foreign commit under way right now
+         * (`systemctl reload nftables` flushing our objects) would otherwise pass for ours. */
         if (!n->mon)
                 return;
-        n->mon_paused = nft_get_generation(n, &n->gen_before) >= 0 &&
-                        monitor_membership(n, NETLINK_DROP_MEMBERSHIP) >= 0;
+        n->mon_paused = monitor_membership(n, NETLINK_DROP_MEMBERSHIP) >= 0;
+        if (n->mon_paused)
+                (void) monitor_io(NULL, mnl_socket_get_fd(n->mon), 0, n); /* what was queued before */
+        n->gen_before = n->gen_seen;
 }
 
 void nft_monitor_resume(struct nft *n, unsigned commits) {
@@ -185,17 +195,20 @@ void nft_monitor_resume(struct nft *n, unsigned commits) {
         if (n->mon_paused && monitor_membership(n, NETLINK_ADD_MEMBERSHIP) < 0)
                 log_warning("Failed to rejoin the nftables event group, foreign changes go unnoticed.");
         ok = nft_get_generation(n, &gen) >= 0;
-        if (ok) {
-                n->gen_ours = gen;
-                n->have_gen = true;
-        }
-        /* Someone else committed while we were not listening: check what they did. A
-         * transaction of ours that changed nothing (a flush of an empty set) does not move the
-         * generation, so fewer steps than commits are ours too; only more mean someone else. */
-        if (!n->mon_paused || !ok || (uint32_t) (gen - n->gen_before) > commits) {
+        if (!ok)
+                log_warning("Failed to read the nftables generation; a foreign change during our commit may go unnoticed.");
+        /* Someone else committed while we were not listening, or had begun a commit that
+         * touched our objects when we left: check what they did. A transaction of ours that
+         * changed nothing (a flush of an empty set) does not move the generation, so fewer
+         * steps than commits are ours too; only more mean someone else. (Not listening at all
+         * (the group could not be left) needs nothing: our own events came with our portid.) */
+        if (n->mon_paused && (n->mon_touched || (ok && (uint32_t) (gen - n->gen_before) > commits))) {
                 n->mon_pending = true;
                 monitor_arm(n);
         }
+        n->mon_touched = false;
+        if (ok)
+                n->gen_seen = gen;
         n->mon_paused = false;
 }
 
@@ -231,10 +244,8 @@ int nft_monitor_start(struct nft *n, sd_event *e, nft_change_cb on_foreign_chang
         r = sd_event_source_set_enabled(n->mon_timer, SD_EVENT_OFF);
         if (r < 0)
                 goto fail;
-        if (nft_get_generation(n, &gen) >= 0) {
-                n->gen_ours = gen;
-                n->have_gen = true;
-        }
+        if (nft_get_generation(n, &gen) >= 0)
+                n->gen_seen = gen;
         n->on_change = on_foreign_change;
         n->userdata = userdata;
         return 0;

@@ -8,6 +8,8 @@
  *   nft-driver force SPEC          apply with force
  *   nft-driver script SPEC         print the --dry-run script
  *   nft-driver generation -        print the ruleset generation id (to count transactions)
+ *   nft-driver kick-on-generation PID  print "ready", then SIGUSR1 PID as soon as the generation
+ *                                  moves (someone else's commit has begun)
  *   nft-driver remove SPEC [run=CMD...]  apply, run the commands, nft_remove
  *   nft-driver monitor SPEC SECS [SPEC2]  apply, then re-apply with force on every foreign
  *                                  change; on SIGUSR1 apply SPEC2 instead (a reload)
@@ -399,37 +401,62 @@ static int gen_cb(const struct nlmsghdr *nlh, void *data) {
 }
 
 /* NFT_MSG_GETGEN with plain libmnl: the module keeps its own copy private. */
-static int print_generation(void) {
+/* Reads the ruleset generation id through nl. */
+static int read_generation(struct mnl_socket *nl, uint32_t *ret) {
         static char buf[16384];
-        struct mnl_socket *nl = mnl_socket_open(NETLINK_NETFILTER);
+        static uint32_t seq;
         struct nlmsghdr *nlh;
         struct nfgenmsg *g;
         uint32_t id = 0;
         ssize_t k;
         int r = -EIO;
 
-        if (!nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0)
-                goto finish;
         nlh = mnl_nlmsg_put_header(buf);
         nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETGEN;
         nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-        nlh->nlmsg_seq = 1;
+        nlh->nlmsg_seq = ++seq;
         g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
         g->nfgen_family = AF_UNSPEC;
         g->version = NFNETLINK_V0;
         if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
-                goto finish;
+                return -EIO;
         while ((k = mnl_socket_recvfrom(nl, buf, sizeof(buf))) > 0) {
-                r = mnl_cb_run(buf, (size_t) k, 1, mnl_socket_get_portid(nl), gen_cb, &id);
+                r = mnl_cb_run(buf, (size_t) k, seq, mnl_socket_get_portid(nl), gen_cb, &id);
                 if (r <= MNL_CB_STOP)
                         break;
         }
-        if (r == MNL_CB_STOP)
-                printf("%" PRIu32 "\n", id);
+        if (r != MNL_CB_STOP)
+                return -EIO;
+        *ret = id;
+        return 0;
+}
+
+/* generation: prints the id. kick-on-generation PID: prints "ready", then sends PID SIGUSR1 the
+ * moment the generation moves, i.e. as soon as someone else's commit has begun (the kernel moves
+ * the generation at the start of a commit and reports it only at the end). */
+static int generation_mode(pid_t kick) {
+        struct mnl_socket *nl = mnl_socket_open(NETLINK_NETFILTER);
+        uint32_t g0, g;
+        int r = -EIO;
+
+        if (!nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0 || read_generation(nl, &g0) < 0)
+                goto finish;
+        if (kick <= 0) {
+                printf("%" PRIu32 "\n", g0);
+                r = 0;
+                goto finish;
+        }
+        printf("ready\n");
+        fflush(stdout);
+        do
+                if (read_generation(nl, &g) < 0)
+                        goto finish;
+        while (g == g0);
+        r = kill(kick, SIGUSR1) < 0 ? -errno : 0;
 finish:
         if (nl)
                 mnl_socket_close(nl);
-        return r == MNL_CB_STOP ? 0 : -EIO;
+        return r;
 }
 
 int main(int argc, char *argv[]) {
@@ -444,7 +471,9 @@ int main(int argc, char *argv[]) {
                 die("usage: nft-driver apply|force|script|remove|monitor|bench SPEC...");
         mode = argv[1];
         if (streq(mode, "generation"))
-                return print_generation() < 0 ? 1 : 0;
+                return generation_mode(0) < 0 ? 1 : 0;
+        if (streq(mode, "kick-on-generation"))
+                return generation_mode((pid_t) atoi(argv[2])) < 0 ? 1 : 0;
         if (streq(mode, "script")) {
                 parse_spec(argv[2], &s);
                 spec_ruleset(&s, now_usec(CLOCK_BOOTTIME), 0, &want);
