@@ -1,11 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #pragma once
 
-/* Shared by nft.c (transactions), nft-monitor.c (events) and nft-script.c (--dry-run text);
- * not for other modules. */
+/* Shared by the rooms of the nft module, not for other modules. Who uses whom, one way:
+ *   nft.c (apply, remove: decides)  -> nft-set.c, nft-chain.c (messages), nft-probe.c (GETs)
+ *                                   -> nft-monitor.c (told what to watch; reports back only
+ *                                      through its callback)
+ *   nft-set.c, nft-chain.c, nft-probe.c -> nft-batch.c (the socket, batches, replies)
+ *   everything                      -> nft-util.c (pure helpers), also used by nft-script.c */
 
 #include <libmnl/libmnl.h>
 
+#include "nft-monitor.h"
 #include "nft.h"
 
 #define NFT_SET_NAME_MAX (GROUP_NAME_MAX + 4) /* NAME_v4 */
@@ -53,17 +58,9 @@ struct nft {
         nft_leftover_cb on_leftover;
         void *leftover_userdata;
 
-        /* Monitor (nft-monitor.c). */
-        struct mnl_socket *mon;
-        sd_event_source *mon_io, *mon_timer;
+        struct nft_monitor *monitor; /* NULL until nft_monitor_start() */
         nft_change_cb on_change;
-        void *userdata;
-        bool mon_touched;       /* events of the current foreign transaction hit our objects */
-        bool mon_pending;       /* a foreign transaction hit them: call back when the timer fires */
-        bool mon_paused;        /* out of the event group during our own commit */
-        uint32_t gen_seen;      /* last generation whose NEWGEN was processed (or read after ours) */
-        uint32_t gen_before;    /* gen_seen when our commit began */
-        char *mon_buf;
+        void *change_userdata;
 };
 
 /* "inet", "ip", "ip6". */
@@ -110,12 +107,129 @@ size_t nft_group_protocols(const struct nft_group *g, uint8_t protos[static 2]);
  * many were written to ret (which holds g->n_allow entries). */
 size_t nft_group_ports(const struct nft_group *g, uint8_t proto, struct port_range *ret);
 
+/* Sizes of the batch exchange. */
+#define NFT_REQUEST_BUFFER 8192 /* one GET request */
+#define NFT_RECV_BUFFER (32U * 1024U)
+
+#define NFT_TYPE_IPV4_ADDR 7
+#define NFT_TYPE_IPV6_ADDR 8
+#define NFT_TYPE_INET_SERVICE 13
+
+enum nft_op {
+        NFT_OP_BEGIN,
+        NFT_OP_END,
+        NFT_OP_NEW_TABLE,
+        NFT_OP_DEL_TABLE,
+        NFT_OP_NEW_CHAIN,
+        NFT_OP_DEL_CHAIN,
+        NFT_OP_FLUSH_CHAIN,
+        NFT_OP_NEW_RULE,
+        NFT_OP_NEW_SET,
+        NFT_OP_DEL_SET,
+        NFT_OP_FLUSH_SET,
+        NFT_OP_ADD_ELEMENTS,
+        NFT_OP_NEW_PORT_SET,
+};
+
+/* What one message of the batch was about, so its reply can name the object. */
+struct nft_msg {
+        enum nft_op op;
+        bool acked;
+        char name[NFT_SET_NAME_MAX + 1]; /* set name, or the group of a rule; empty for others */
+};
+
+struct nft_batch {
+        struct nft *n;
+        int family;
+        const char *table, *chain;
+        size_t size;
+        uint32_t seq_first;
+        uint32_t next_set_id;
+        struct nft_msg *msgs;
+        size_t n_msgs, allocated_msgs;
+};
+
+/* A set as the kernel has it, from the GETSET dump of the table. */
+struct nft_kernel_set {
+        char name[NFT_SET_NAME_MAX + 1];
+        uint32_t flags, key_type, key_len;
+        uint64_t timeout_ms; /* the set's default element timeout, 0: none */
+        bool expressions;    /* statements for its elements (`counter` in the declaration) */
+        bool ours;           /* carries the daemon's mark: created by this or an earlier run */
+};
+
+struct nft_probe_result {
+        const char *table;
+        bool table_exists;
+        uint32_t table_use;
+        struct nft_kernel_set *sets;
+        size_t n_sets, allocated_sets;
+        int r;
+};
+
+/* ---- nft-batch.c ---- */
+
+/* Starts a batch (BEGIN) for objects of one table; chain may be NULL. */
+int nft_batch_init(struct nft_batch *b, struct nft *n, int family, const char *table, const char *chain);
+/* Ends it (END); the sequence numbers it used are never used again. */
+int nft_batch_finish(struct nft_batch *b);
+/* Frees what the batch holds and leaves it empty: a second call is harmless. */
+void nft_batch_done(struct nft_batch *b);
+/* The header of one more message about op (name: the set, or the group of a rule; may be
+ * NULL), with room for an element list behind it; NULL when out of memory. */
+struct nlmsghdr *nft_batch_begin_msg(struct nft_batch *b, uint16_t type, uint16_t flags, enum nft_op op,
+                                     const char *name);
+void nft_batch_end_msg(struct nft_batch *b, struct nlmsghdr *nlh);
+/* NEWTABLE (create if missing) or DELTABLE. */
+int nft_batch_table(struct nft_batch *b, enum nft_op op);
+/* Sends the batch in one sendmsg() and waits for every reply; on failure err names the object
+ * of the first message the kernel refused. */
+int nft_batch_send(struct nft_batch *b, struct nft_error *err);
+/* Fills err for message m of b (or a message like it) failing with error. */
+void nft_error_set(struct nft_error *err, const struct nft_batch *b, const struct nft_msg *m, int error,
+                   const char *detail);
+/* Sends one request (not a batch) and feeds every reply of its sequence number to cb. */
+int nft_request(struct nft *n, struct nlmsghdr *nlh, mnl_cb_t cb, void *data);
 /* The current ruleset generation (NFT_MSG_GETGEN on the batch socket). */
 int nft_get_generation(struct nft *n, uint32_t *ret);
 
-/* nft-monitor.c: around our own commits, so that they cost no event per element. */
-void nft_monitor_pause(struct nft *n);
-/* commits: how many transactions of ours went in since the pause (each moves the generation
- * by at most one). */
-void nft_monitor_resume(struct nft *n, unsigned commits);
-void nft_monitor_free(struct nft *n);
+/* ---- nft-set.c ---- */
+
+/* Writes NEWSETELEM messages, starting a new one whenever the element list attribute would
+ * overflow its 16-bit length. */
+struct nft_elem_writer {
+        struct nft_batch *b;
+        const char *set;
+        const char *msg_name;
+        uint32_t set_id;
+        struct nlmsghdr *nlh;
+        struct nlattr *list;
+};
+int nft_elem_writer_put(struct nft_elem_writer *w, const void *key, size_t len, bool end, uint64_t timeout_ms);
+int nft_elem_writer_flush(struct nft_elem_writer *w);
+
+/* NEWSET for a named set of ours (create if missing) or for an anonymous constant port set
+ * (set_id != 0; comment is then the group the rule is for, named in errors), or DELSET, or a
+ * flush (DELSETELEM without elements). */
+int nft_batch_set(struct nft_batch *b, enum nft_op op, const char *name, int af, bool interval,
+                  const char *comment, uint32_t set_id, uint32_t n_ports);
+/* The elements of one set, each with its timeout from expiry and now. */
+int nft_batch_elements(struct nft_batch *b, const char *set, int af, bool interval,
+                       const struct nft_element *elements, size_t n_elements, usec_t now);
+
+/* ---- nft-chain.c ---- */
+
+/* NEWCHAIN (create if missing), DELCHAIN, or a flush (DELRULE naming only the chain). */
+int nft_batch_chain(struct nft_batch *b, enum nft_op op);
+/* The rule of group g for one family and protocol (nothing when it allows no port of it). */
+int nft_batch_rule(struct nft_batch *b, const struct nft_group *g, int af, uint8_t proto);
+
+/* ---- nft-probe.c ---- */
+
+/* What exists of the table and its sets (p->sets to be freed by the caller). */
+int nft_probe(struct nft *n, int family, const char *table, struct nft_probe_result *p);
+const struct nft_kernel_set *nft_probe_find(const struct nft_probe_result *p, const char *name);
+/* 0 when an existing set can be filled by the daemon as it is, else -EEXIST and what differs. */
+int nft_kernel_set_check(const struct nft_kernel_set *ks, int af, bool need_interval, char *hint, size_t size);
+/* 1 when the chain exists, 0 when not, or a negative errno. */
+int nft_chain_exists(struct nft *n, int family, const char *table, const char *chain);
