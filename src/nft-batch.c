@@ -44,6 +44,8 @@ static const char *nft_op_to_string(enum nft_op op) {
                 return "flushing the set";
         case NFT_OP_ADD_ELEMENTS:
                 return "adding elements";
+        case NFT_OP_DEL_ELEMENTS:
+                return "deleting elements";
         case NFT_OP_NEW_PORT_SET:
                 return "adding the port set of a rule";
         }
@@ -84,6 +86,7 @@ void nft_error_set(struct nft_error *err, const struct nft_batch *b, const struc
         case NFT_OP_DEL_SET:
         case NFT_OP_FLUSH_SET:
         case NFT_OP_ADD_ELEMENTS:
+        case NFT_OP_DEL_ELEMENTS:
                 snprintf(err->object, sizeof(err->object), "set %s %s %s", fam, b->table, m->name);
                 break;
         }

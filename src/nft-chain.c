@@ -135,15 +135,15 @@ static int batch_port_set(struct nft_batch *b, const char *group, const struct p
         /* The element nft sends first for an interval set that does not start at 0. */
         if (interval && ports[0].first != 0) {
                 uint16_t zero = 0;
-                r = nft_elem_writer_put(&w, &zero, sizeof(zero), true, 0);
+                r = nft_elem_writer_put(&w, &zero, sizeof(zero), true, 0, 0, NULL);
                 if (r < 0)
                         return r;
         }
         for (size_t i = 0; i < n; i++) {
                 uint16_t first = htons(ports[i].first), next = htons((uint16_t) (ports[i].last + 1));
-                r = nft_elem_writer_put(&w, &first, sizeof(first), false, 0);
+                r = nft_elem_writer_put(&w, &first, sizeof(first), false, 0, 0, NULL);
                 if (r >= 0 && interval && ports[i].last != UINT16_MAX)
-                        r = nft_elem_writer_put(&w, &next, sizeof(next), true, 0);
+                        r = nft_elem_writer_put(&w, &next, sizeof(next), true, 0, 0, NULL);
                 if (r < 0)
                         return r;
         }

@@ -29,11 +29,34 @@
 #define NFT_UDATA_SET_OWNER 0xa1
 #define NFT_UDATA_SET_OWNER_VALUE "allowlistd"
 
+/* A vanished element whose expiry is this close is left to the kernel's timeout, and one that
+ * would need deleting is sent with its set refilled: it may be gone by the time a batch commits. */
+#define NFT_EXPIRY_MARGIN_USEC (10 * USEC_PER_SEC)
+
+/* One element as the last successful apply left it, for the next apply to diff against.
+ * Records of nft_applied_stride(af) bytes, sorted as they were sent (by key). */
+struct nft_applied {
+        usec_t expiry;     /* USEC_INFINITY: no timeout */
+        uint8_t prefixlen;
+        uint8_t key[];     /* first address, big endian: 4 or 16 bytes */
+};
+size_t nft_applied_stride(int af);
+
 struct nft_tracked_set {
         char name[NFT_SET_NAME_MAX + 1];
         uint64_t fingerprint; /* content of the last successful apply */
         bool created;         /* made by the daemon (this run or an earlier one): carries its mark */
         bool interval;        /* the kernel set has flags interval: elements go as ranges */
+        uint32_t size;        /* the kernel set's size limit, 0: none */
+        uint8_t *applied;     /* its elements after the last successful apply; NULL: unknown */
+        size_t n_applied;
+};
+
+/* What the last committed apply sent, for tests and benchmarks. */
+struct nft_stats {
+        size_t bytes;         /* the batch */
+        size_t added, deleted, updated; /* elements, by difference */
+        size_t refilled;      /* sets flushed and filled whole */
 };
 
 struct nft {
@@ -57,6 +80,11 @@ struct nft {
 
         nft_leftover_cb on_leftover;
         void *leftover_userdata;
+
+        /* Linux 6.12 and later extend an element's lifetime when it is added again with another
+         * timeout or an expiration; before, it takes a delete and an add in the same batch. */
+        bool update_in_place;
+        struct nft_stats stats;
 
         struct nft_monitor *monitor; /* NULL until nft_monitor_start() */
         nft_change_cb on_change;
@@ -128,6 +156,7 @@ enum nft_op {
         NFT_OP_DEL_SET,
         NFT_OP_FLUSH_SET,
         NFT_OP_ADD_ELEMENTS,
+        NFT_OP_DEL_ELEMENTS,
         NFT_OP_NEW_PORT_SET,
 };
 
@@ -154,6 +183,7 @@ struct nft_kernel_set {
         char name[NFT_SET_NAME_MAX + 1];
         uint32_t flags, key_type, key_len;
         uint64_t timeout_ms; /* the set's default element timeout, 0: none */
+        uint32_t size;       /* its size limit, 0: none */
         bool expressions;    /* statements for its elements (`counter` in the declaration) */
         bool ours;           /* carries the daemon's mark: created by this or an earlier run */
 };
@@ -202,10 +232,14 @@ struct nft_elem_writer {
         const char *set;
         const char *msg_name;
         uint32_t set_id;
+        bool delete;          /* DELSETELEM instead of NEWSETELEM */
         struct nlmsghdr *nlh;
         struct nlattr *list;
 };
-int nft_elem_writer_put(struct nft_elem_writer *w, const void *key, size_t len, bool end, uint64_t timeout_ms);
+/* One element: end marks an interval's end element; timeout_ms 0: none; expiration_ms 0: none;
+ * comment NULL or "": none. */
+int nft_elem_writer_put(struct nft_elem_writer *w, const void *key, size_t len, bool end, uint64_t timeout_ms,
+                        uint64_t expiration_ms, const char *comment);
 int nft_elem_writer_flush(struct nft_elem_writer *w);
 
 /* NEWSET for a named set of ours (create if missing) or for an anonymous constant port set
@@ -213,9 +247,29 @@ int nft_elem_writer_flush(struct nft_elem_writer *w);
  * flush (DELSETELEM without elements). */
 int nft_batch_set(struct nft_batch *b, enum nft_op op, const char *name, int af, bool interval,
                   const char *comment, uint32_t set_id, uint32_t n_ports);
-/* The elements of one set, each with its timeout from expiry and now. */
-int nft_batch_elements(struct nft_batch *b, const char *set, int af, bool interval,
-                       const struct nft_element *elements, size_t n_elements, usec_t now);
+/* The elements one set needs in a batch. */
+struct nft_set_content {
+        const char *set;
+        int af;
+        bool interval;
+        bool in_place;          /* the kernel extends lifetimes in place */
+        bool refill;            /* the set is new or flushed in this batch: old is not looked at */
+        usec_t now;
+        const struct nft_element *elements; /* wanted, sorted (see nft_element_iter) */
+        size_t n_elements;
+        const uint8_t *old;     /* what the kernel has (nft_applied records) */
+        size_t n_old;
+
+        uint8_t *applied;       /* out: what it holds once the batch is in; the caller frees it */
+        size_t n_applied;
+        size_t added, deleted, updated; /* out */
+};
+/* Writes the difference between old and the wanted elements: new ones added, vanished ones
+ * deleted, changed lifetimes extended (in place, or deleted and added again), or every wanted
+ * element after a flush (refill). Returns -EAGAIN with nothing written when the difference
+ * cannot be sent safely (an element to delete may already have timed out in the kernel): the
+ * caller flushes and refills the set. */
+int nft_batch_set_content(struct nft_batch *b, struct nft_set_content *c);
 
 /* ---- nft-chain.c ---- */
 

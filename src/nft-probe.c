@@ -48,6 +48,7 @@ static int set_dump_cb(const struct nlmsghdr *nlh, void *data) {
                 .key_type = nftnl_set_get_u32(s, NFTNL_SET_KEY_TYPE),
                 .key_len = nftnl_set_get_u32(s, NFTNL_SET_KEY_LEN),
                 .timeout_ms = nftnl_set_is_set(s, NFTNL_SET_TIMEOUT) ? nftnl_set_get_u64(s, NFTNL_SET_TIMEOUT) : 0,
+                .size = nftnl_set_is_set(s, NFTNL_SET_DESC_SIZE) ? nftnl_set_get_u32(s, NFTNL_SET_DESC_SIZE) : 0,
                 .expressions = nftnl_set_is_set(s, NFTNL_SET_EXPR) || nftnl_set_is_set(s, NFTNL_SET_EXPRESSIONS),
         };
         if (nftnl_set_is_set(s, NFTNL_SET_USERDATA)) {

@@ -2,6 +2,9 @@
 /* The daemon's nftables objects: decides what one apply sends (nft_apply()) and what it lets go
  * of (nft_remove()), from what the last successful apply left in the kernel. The messages are
  * built in nft-batch.c, nft-set.c and nft-chain.c; nft-monitor.c reports foreign changes. */
+#include <sys/utsname.h>
+
+#include "log.h"
 #include "nft-internal.h"
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
@@ -17,8 +20,29 @@ struct wanted_set {
         char differs[180]; /* what is wrong with it, for an error when it cannot be deleted (room
                             * left in nft_error.hint for saying so) */
         bool changed;
+        bool creating;  /* not in the kernel before this batch (or recreated) */
+        uint32_t size;  /* the kernel set's size limit after this batch, 0: none */
         uint64_t fingerprint;
+        uint8_t *applied; /* changed: its elements once the batch is in (nft_applied records) */
+        size_t n_applied;
 };
+
+/* A set created with this many elements or more gets a size hint: below, the kernel's
+ * growing hash costs nothing worth a limit. */
+#define NFT_SIZE_HINT_MIN 4096U
+
+static void wanted_free(struct wanted_set *w, size_t n) {
+        for (size_t i = 0; w && i < n; i++)
+                free(w[i].applied);
+        free(w);
+}
+
+static void tracked_forget_content(struct nft_tracked_set *t) {
+        free(t->applied);
+        t->applied = NULL;
+        t->n_applied = 0;
+        t->fingerprint = 0;
+}
 
 static uint64_t hash_u64(uint64_t h, uint64_t v) {
         h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
@@ -130,6 +154,8 @@ int nft_monitor_start(struct nft *n, sd_event *e, nft_change_cb on_foreign_chang
 
 /* Forgets what we believed about the kernel (other table, or an unknown outcome). */
 static void nft_forget(struct nft *n, bool keep_identity) {
+        for (size_t i = 0; i < n->n_sets; i++)
+                tracked_forget_content(&n->sets[i]);
         if (!keep_identity) {
                 n->n_sets = 0;
                 n->table_created = false;
@@ -138,8 +164,6 @@ static void nft_forget(struct nft *n, bool keep_identity) {
                 n->table = n->chain = NULL;
                 n->family = 0;
         }
-        for (size_t i = 0; i < n->n_sets; i++)
-                n->sets[i].fingerprint = 0;
         n->chain_known = false;
         n->probed = false;
 }
@@ -200,7 +224,7 @@ static int wanted_build(const struct nft_ruleset *want, struct wanted_set **ret,
         return 0;
 }
 
-static int tracking_update(struct nft *n, const struct nft_ruleset *want, const struct wanted_set *w, size_t n_w,
+static int tracking_update(struct nft *n, const struct nft_ruleset *want, struct wanted_set *w, size_t n_w,
                            uint64_t chain_fp) {
         _cleanup_free_ struct nft_tracked_set *sets = calloc(MAX(n_w, (size_t) 1), sizeof(*sets));
         char *table = NULL, *chain = NULL;
@@ -226,7 +250,21 @@ static int tracking_update(struct nft *n, const struct nft_ruleset *want, const 
                 sets[i].fingerprint = w[i].fingerprint;
                 sets[i].created = w[i].created;
                 sets[i].interval = w[i].interval;
+                sets[i].size = w[i].size;
+                /* The content is what this batch sent, or, unchanged, what the kernel had. */
+                if (w[i].changed) {
+                        sets[i].applied = TAKE_PTR(w[i].applied);
+                        sets[i].n_applied = w[i].n_applied;
+                } else {
+                        struct nft_tracked_set *t = tracked_find(n, w[i].name);
+                        if (t) {
+                                sets[i].applied = TAKE_PTR(t->applied);
+                                sets[i].n_applied = t->n_applied;
+                        }
+                }
         }
+        for (size_t i = 0; i < n->n_sets; i++)
+                free(n->sets[i].applied);
         free(n->sets);
         n->sets = TAKE_PTR(sets);
         n->n_sets = n->allocated_sets = n_w;
@@ -287,6 +325,7 @@ static int send_single(struct nft *n, int family, const char *table, const char 
                 case NFT_OP_NEW_RULE:
                 case NFT_OP_NEW_SET:
                 case NFT_OP_ADD_ELEMENTS:
+                case NFT_OP_DEL_ELEMENTS:
                 case NFT_OP_NEW_PORT_SET:
                         r = -EINVAL;
                         break;
@@ -346,8 +385,11 @@ void nft_set_leftover_callback(struct nft *n, nft_leftover_cb cb, void *userdata
         n->leftover_userdata = userdata;
 }
 
-int nft_apply(struct nft *n, const struct nft_ruleset *want, usec_t now, bool force, struct nft_error *err) {
-        _cleanup_free_ struct wanted_set *w = NULL;
+/* One attempt at nft_apply(); *ret_delta says whether some set went as a difference. */
+static int apply_once(struct nft *n, const struct nft_ruleset *want, usec_t now, bool force, struct nft_error *err,
+                      bool *ret_delta) {
+        struct wanted_set *w = NULL;
+        struct nft_stats stats = { 0 };
         struct nft_batch b = { .n = NULL };
         struct nft_probe_result p = { .r = 0 };
         _cleanup_free_ char (*vanished)[NFT_SET_NAME_MAX + 1] = NULL;
@@ -420,6 +462,24 @@ int nft_apply(struct nft *n, const struct nft_ruleset *want, usec_t now, bool fo
                         w[i].created = t->created;
                         w[i].interval = w[i].interval || t->interval;
                 }
+                {
+                        size_t count = w[i].af == AF_INET ? w[i].g->n_v4 : w[i].g->n_v6;
+                        const struct nft_kernel_set *ks = need_probe ? nft_probe_find(&p, w[i].name) : NULL;
+
+                        w[i].creating = need_probe ? !ks : false;
+                        w[i].size = need_probe ? (ks ? ks->size : 0) : t->size;
+                        /* A set of ours made with a size hint is limited to it: when the
+                         * content outgrows it, it is made again, bigger (as for other flags). */
+                        if (w[i].created && !w[i].creating && !w[i].recreate && w[i].size > 0 && count > w[i].size) {
+                                w[i].recreate = true;
+                                snprintf(w[i].differs, sizeof(w[i].differs), "exists with room for %" PRIu32
+                                         " elements, needs %zu", w[i].size, count);
+                        }
+                        w[i].creating = w[i].creating || w[i].recreate;
+                        if (w[i].creating)
+                                w[i].size = count >= NFT_SIZE_HINT_MIN ?
+                                        (uint32_t) MIN(count + count / 4, (size_t) UINT32_MAX) : 0;
+                }
                 w[i].fingerprint = set_fingerprint(&w[i], w[i].af == AF_INET ? w[i].g->v4 : w[i].g->v6,
                                                    w[i].af == AF_INET ? w[i].g->n_v4 : w[i].g->n_v6);
                 /* A set we believed filled but that a probe did not find was deleted behind our
@@ -454,15 +514,46 @@ int nft_apply(struct nft *n, const struct nft_ruleset *want, usec_t now, bool fo
                 if (w[i].recreate)
                         r = nft_batch_set(&b, NFT_OP_DEL_SET, w[i].name, w[i].af, false, NULL, 0, 0);
         for (size_t i = 0; r >= 0 && i < n_w; i++)
-                r = nft_batch_set(&b, NFT_OP_NEW_SET, w[i].name, w[i].af, w[i].interval, w[i].g->comment, 0, 0);
+                r = nft_batch_set(&b, NFT_OP_NEW_SET, w[i].name, w[i].af, w[i].interval, w[i].g->comment, 0,
+                                  w[i].creating ? w[i].size : 0);
         for (size_t i = 0; r >= 0 && i < n_w; i++) {
+                const struct nft_tracked_set *t = tracked_find(n, w[i].name);
+                struct nft_set_content c = {
+                        .set = w[i].name,
+                        .af = w[i].af,
+                        .interval = w[i].interval,
+                        .in_place = n->update_in_place,
+                        .now = now,
+                        .elements = w[i].af == AF_INET ? w[i].g->v4 : w[i].g->v6,
+                        .n_elements = w[i].af == AF_INET ? w[i].g->n_v4 : w[i].g->n_v6,
+                        /* A full flush and refill for a set made in this batch, on force (a
+                         * foreign change, a restart's first apply) and whenever what the kernel
+                         * holds is not known element by element. */
+                        .refill = force || w[i].creating || !t || !t->applied,
+                        .old = t ? t->applied : NULL,
+                        .n_old = t ? t->n_applied : 0,
+                };
+
                 if (!w[i].changed)
                         continue;
-                r = nft_batch_set(&b, NFT_OP_FLUSH_SET, w[i].name, w[i].af, false, NULL, 0, 0);
-                if (r >= 0)
-                        r = nft_batch_elements(&b, w[i].name, w[i].af, w[i].interval,
-                                           w[i].af == AF_INET ? w[i].g->v4 : w[i].g->v6,
-                                           w[i].af == AF_INET ? w[i].g->n_v4 : w[i].g->n_v6, now);
+                if (!c.refill) {
+                        r = nft_batch_set_content(&b, &c);
+                        if (r == -EAGAIN)
+                                c.refill = true;
+                        else
+                                *ret_delta = true;
+                }
+                if (c.refill) {
+                        r = w[i].creating ? 0 : nft_batch_set(&b, NFT_OP_FLUSH_SET, w[i].name, w[i].af, false, NULL, 0, 0);
+                        if (r >= 0)
+                                r = nft_batch_set_content(&b, &c);
+                        stats.refilled++;
+                }
+                w[i].applied = c.applied;
+                w[i].n_applied = c.n_applied;
+                stats.added += c.added;
+                stats.deleted += c.deleted;
+                stats.updated += c.updated;
         }
         for (size_t i = 0; r >= 0 && chain_changed && i < n_w; i++) {
                 uint8_t protos[2];
@@ -505,6 +596,8 @@ int nft_apply(struct nft *n, const struct nft_ruleset *want, usec_t now, bool fo
                         explain_busy_recreate(want, w, n_w, err);
                 goto resume;
         }
+        stats.bytes = b.size;
+        n->stats = stats;
         r = tracking_update(n, want, w, n_w, chain_fp);
         if (r < 0) {
                 nft_forget(n, true);
@@ -524,6 +617,19 @@ resume:
 finish:
         nft_batch_done(&b);
         free(p.sets);
+        wanted_free(w, n_w);
+        return r;
+}
+
+int nft_apply(struct nft *n, const struct nft_ruleset *want, usec_t now, bool force, struct nft_error *err) {
+        bool delta = false;
+        int r;
+
+        r = apply_once(n, want, now, force, err, &delta);
+        /* An element we believed there was not (someone deleted it, the monitor has yet to
+         * tell): the failed batch made us forget what the kernel holds, so this one refills. */
+        if (r == -ENOENT && delta)
+                r = apply_once(n, want, now, force, err, &delta);
         return r;
 }
 
@@ -609,6 +715,18 @@ finish:
         return r;
 }
 
+/* Whether the running kernel extends an element's lifetime when it is added again (Linux 6.12,
+ * "netfilter: nf_tables: set element timeout update support"). A kernel that could but is not
+ * recognized only costs a delete and an add per extended element, which works everywhere. */
+static bool kernel_updates_in_place(void) {
+        struct utsname u;
+        unsigned major = 0, minor = 0;
+
+        if (uname(&u) < 0 || sscanf(u.release, "%u.%u", &major, &minor) != 2)
+                return false;
+        return major > 6 || (major == 6 && minor >= 12);
+}
+
 int nft_open(struct nft **ret) {
         struct nft *n = calloc(1, sizeof(*n));
         int one = 1, r;
@@ -629,6 +747,9 @@ int nft_open(struct nft **ret) {
         (void) mnl_socket_setsockopt(n->nl, NETLINK_CAP_ACK, &one, sizeof(one));
         (void) mnl_socket_setsockopt(n->nl, NETLINK_EXT_ACK, &one, sizeof(one));
         n->portid = mnl_socket_get_portid(n->nl);
+        n->update_in_place = kernel_updates_in_place();
+        log_debug("nftables: element lifetimes are extended %s.", n->update_in_place ?
+                  "in place (Linux 6.12 or later)" : "by deleting and adding the element in one transaction");
         n->seq = (uint32_t) time(NULL);
         *ret = n;
         return 0;
@@ -644,6 +765,8 @@ struct nft *nft_free(struct nft *n) {
         if (n->nl)
                 mnl_socket_close(n->nl);
         free(n->batch);
+        for (size_t i = 0; i < n->n_sets; i++)
+                free(n->sets[i].applied);
         free(n->sets);
         free(n->table);
         free(n->chain);

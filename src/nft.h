@@ -15,6 +15,9 @@ struct nft;
 struct nft_element {
         struct ip_addr addr;
         usec_t expiry; /* CLOCK_BOOTTIME usec; USEC_INFINITY: no timeout (static entry) */
+        /* Shown by `nft list set` (the host that brought the address), or NULL. Sent when the
+         * element is added, not compared: a new comment alone sends nothing. */
+        const char *comment;
 };
 
 /* What one group should look like in the kernel. */

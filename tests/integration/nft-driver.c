@@ -17,6 +17,12 @@
  *                                  median in ms; with monitor, while subscribed to events
  *   nft-driver enobufs SPEC        apply with the batch socket's receive buffer shrunk so that
  *                                  ACKs are lost (ENOBUFS), then twice more with it restored
+ *   nft-driver bench-delta SPEC_A SPEC_B RUNS  apply A, then B and A in turn RUNS times (each a
+ *                                  difference), then A with force RUNS times (each a refill);
+ *                                  prints the medians: "delta MS BYTES refill MS BYTES"
+ * Environment: NFT_DRIVER_UPDATE=replace or in-place chooses how lifetimes are extended instead
+ * of what the kernel's version says; NFT_DRIVER_STATS=1 prints after each committed apply
+ * "stats: bytes=B added=A deleted=D updated=U refilled=R".
  * Objects let go of but not deleted are printed as "leftover: OBJECT: HINT: strerror", as the
  * daemon logs them.
  *
@@ -24,7 +30,8 @@
  *   table inet|ip|ip6 NAME
  *   chain NAME | chain -
  *   group NAME [families=both|v4|v6] [interval=0|1] [comment=TEXT TO END OF LINE]
- *   elem NAME ADDR[/LEN] SECONDS|-          (seconds to expiry, - for static)
+ *   elem NAME ADDR[/LEN] SECONDS|- [COMMENT] (seconds to expiry, - for static; the element's
+ *                                           comment, to the end of the line)
  *   range NAME FIRST-IPV4 COUNT SECONDS|-   (COUNT consecutive IPv4 addresses)
  *   allow NAME tcp|udp PORT|FIRST-LAST...
  * Errors are printed as the daemon logs them: "OBJECT: HINT: strerror". */
@@ -77,7 +84,7 @@ static struct spec_group *find_group(struct spec *s, const char *name) {
         return NULL;
 }
 
-static void add_element(struct spec_group *g, const struct ip_addr *a, uint64_t secs) {
+static void add_element(struct spec_group *g, const struct ip_addr *a, uint64_t secs, const char *comment) {
         bool v4 = a->family == AF_INET;
         struct nft_element **e = v4 ? &g->v4 : &g->v6;
         uint64_t **sv = v4 ? &g->s4 : &g->s6;
@@ -88,6 +95,8 @@ static void add_element(struct spec_group *g, const struct ip_addr *a, uint64_t 
                 die("out of memory");
         (*e)[*n] = (struct nft_element) { .addr = *a };
         (*sv)[*n] = secs;
+        if (comment && !((*e)[*n].comment = strdup(comment)))
+                die("out of memory");
         (*n)++;
 }
 
@@ -169,8 +178,10 @@ static void parse_spec(const char *path, struct spec *s) {
                         }
                 } else if (streq(kw, "elem")) {
                         struct ip_addr a;
+                        uint64_t secs;
                         parse_addr(strtok_r(NULL, " ", &save), &a);
-                        add_element(find_group(s, name), &a, parse_secs(strtok_r(NULL, " ", &save)));
+                        secs = parse_secs(strtok_r(NULL, " ", &save));
+                        add_element(find_group(s, name), &a, secs, save && *save ? save : NULL);
                 } else if (streq(kw, "range")) {
                         struct ip_addr a;
                         uint32_t first;
@@ -183,7 +194,7 @@ static void parse_spec(const char *path, struct spec *s) {
                         for (unsigned long i = 0; i < count; i++) {
                                 uint32_t v = htonl(ntohl(first) + (uint32_t) i);
                                 memcpy(a.u.bytes, &v, 4);
-                                add_element(find_group(s, name), &a, secs);
+                                add_element(find_group(s, name), &a, secs, NULL);
                         }
                 } else if (streq(kw, "allow")) {
                         struct spec_group *g = find_group(s, name);
@@ -228,6 +239,10 @@ static void spec_ruleset(struct spec *s, usec_t now, usec_t shift, struct nft_ru
 
 static void spec_free(struct spec *s) {
         for (size_t i = 0; i < s->n_groups; i++) {
+                for (size_t j = 0; j < s->groups[i].n_v4; j++)
+                        free((char *) s->groups[i].v4[j].comment);
+                for (size_t j = 0; j < s->groups[i].n_v6; j++)
+                        free((char *) s->groups[i].v6[j].comment);
                 free(s->groups[i].v4);
                 free(s->groups[i].v6);
                 free(s->groups[i].s4);
@@ -235,9 +250,18 @@ static void spec_free(struct spec *s) {
         }
 }
 
+static struct nft *driver_nft; /* for the statistics */
+
 static int report(int r, const struct nft_error *err) {
+        const char *s = getenv("NFT_DRIVER_STATS");
+
         if (r < 0) {
                 printf("error: %s: %s: %s\n", err->object, err->hint, strerror(-r));
+                fflush(stdout);
+        } else if (r > 0 && s && streq(s, "1") && driver_nft) {
+                const struct nft_stats *st = &driver_nft->stats;
+                printf("stats: bytes=%zu added=%zu deleted=%zu updated=%zu refilled=%zu\n", st->bytes, st->added,
+                       st->deleted, st->updated, st->refilled);
                 fflush(stdout);
         }
         return r;
@@ -391,6 +415,45 @@ static int run_bench(struct nft *n, struct spec *s, unsigned runs, bool monitor)
         return 0;
 }
 
+/* One changed element in a big set: the difference against a full refill of the same set. */
+static int run_bench_delta(struct nft *n, struct spec *a, struct spec *b, unsigned runs) {
+        _cleanup_free_ usec_t *td = calloc(runs ? runs : 1, sizeof(usec_t));
+        _cleanup_free_ usec_t *tr = calloc(runs ? runs : 1, sizeof(usec_t));
+        _cleanup_free_ usec_t *bd = calloc(runs ? runs : 1, sizeof(usec_t));
+        _cleanup_free_ usec_t *br = calloc(runs ? runs : 1, sizeof(usec_t));
+        usec_t base = now_usec(CLOCK_BOOTTIME);
+        struct nft_ruleset want;
+        struct nft_error err;
+        int r;
+
+        if (!td || !tr || !bd || !br || runs == 0)
+                return -ENOMEM;
+        spec_ruleset(a, base, 0, &want);
+        r = report(nft_apply(n, &want, now_usec(CLOCK_BOOTTIME), false, &err), &err);
+        if (r < 0)
+                return r;
+        for (unsigned i = 0; i < 2 * runs; i++) {
+                bool refill = i >= runs;
+                struct spec *s = refill ? a : (i % 2 == 0 ? b : a);
+                usec_t start, now = now_usec(CLOCK_BOOTTIME);
+
+                spec_ruleset(s, base, 0, &want);
+                start = now_usec(CLOCK_MONOTONIC);
+                r = report(nft_apply(n, &want, now, refill, &err), &err);
+                if (r < 0)
+                        return r;
+                (refill ? tr : td)[i % runs] = now_usec(CLOCK_MONOTONIC) - start;
+                (refill ? br : bd)[i % runs] = n->stats.bytes;
+        }
+        qsort(td, runs, sizeof(*td), compare_usec);
+        qsort(tr, runs, sizeof(*tr), compare_usec);
+        qsort(bd, runs, sizeof(*bd), compare_usec);
+        qsort(br, runs, sizeof(*br), compare_usec);
+        printf("delta %.3f %" PRIu64 " refill %.3f %" PRIu64 "\n", (double) td[runs / 2] / 1000.0, bd[runs / 2],
+               (double) tr[runs / 2] / 1000.0, br[runs / 2]);
+        return 0;
+}
+
 static int gen_cb(const struct nlmsghdr *nlh, void *data) {
         const struct nlattr *a;
 
@@ -488,6 +551,14 @@ int main(int argc, char *argv[]) {
                 return 1;
         }
         nft_set_leftover_callback(n, on_leftover, NULL);
+        driver_nft = n;
+        {
+                const char *u = getenv("NFT_DRIVER_UPDATE");
+                if (u && streq(u, "replace"))
+                        n->update_in_place = false;
+                else if (u && streq(u, "in-place"))
+                        n->update_in_place = true;
+        }
         if (streq(mode, "apply") || streq(mode, "force")) {
                 /* Expiries count from the start, so the same spec twice is the same content
                  * and its timeouts shrink from one apply to the next. */
@@ -530,6 +601,12 @@ int main(int argc, char *argv[]) {
         } else if (streq(mode, "enobufs")) {
                 parse_spec(argv[2], &s);
                 r = run_enobufs(n, &s);
+        } else if (streq(mode, "bench-delta") && argc >= 5) {
+                static struct spec s2;
+                parse_spec(argv[2], &s);
+                parse_spec(argv[3], &s2);
+                r = run_bench_delta(n, &s, &s2, (unsigned) atoi(argv[4]));
+                spec_free(&s2);
         } else if (streq(mode, "bench") && argc >= 4) {
                 parse_spec(argv[2], &s);
                 r = run_bench(n, &s, (unsigned) atoi(argv[3]), argc >= 5 && streq(argv[4], "monitor"));
