@@ -2,7 +2,8 @@
 /* Drives the nft module from a small spec file, for the integration tests and the benchmark.
  *
  *   nft-driver apply SPEC...       apply each spec in turn in one process (one nft_apply each);
- *                                  an argument sleep=N waits N seconds in between, run=CMD runs
+ *                                  an argument sleep=N waits N seconds in between (msleep=N
+ *                                  milliseconds), run=CMD runs
  *                                  a shell command (someone else's change) in between; goes on
  *                                  after a failure, exit status 1 if any failed
  *   nft-driver force SPEC          apply with force
@@ -568,6 +569,10 @@ int main(int argc, char *argv[]) {
                         usec_t now;
                         if (strncmp(argv[i], "sleep=", 6) == 0) {
                                 sleep((unsigned) atoi(argv[i] + 6));
+                                continue;
+                        }
+                        if (strncmp(argv[i], "msleep=", 7) == 0) {
+                                usleep((useconds_t) atoi(argv[i] + 7) * 1000);
                                 continue;
                         }
                         if (strncmp(argv[i], "run=", 4) == 0) {
