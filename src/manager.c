@@ -227,10 +227,10 @@ struct element_list {
         size_t n, allocated;
 };
 
-static int element_list_add(struct element_list *l, const struct ip_addr *a, usec_t expiry) {
+static int element_list_add(struct element_list *l, const struct ip_addr *a, usec_t expiry, const char *comment) {
         if (grow_array((void **) &l->items, &l->allocated, l->n + 1, sizeof(*l->items)) < 0)
                 return -ENOMEM;
-        l->items[l->n++] = (struct nft_element) { .addr = *a, .expiry = expiry };
+        l->items[l->n++] = (struct nft_element) { .addr = *a, .expiry = expiry, .comment = comment };
         return 0;
 }
 
@@ -256,13 +256,15 @@ static int group_elements(const struct group_state *g, int family, struct elemen
         for (size_t i = 0; i < g->config->n_addresses; i++) {
                 const struct ip_addr *a = &g->config->addresses[i];
                 if (a->family == family && !covered_by_static(g->config, a) &&
-                    element_list_add(&l, a, USEC_INFINITY) < 0)
+                    element_list_add(&l, a, USEC_INFINITY, NULL) < 0)
                         goto oom;
         }
         e = ledger_entries(g->ledger, &n);
         for (size_t i = 0; i < n; i++)
                 if (e[i].addr.family == family && !covered_by_static(g->config, &e[i].addr) &&
-                    element_list_add(&l, &e[i].addr, e[i].expiry) < 0)
+                    /* Provenance in the kernel: `nft list set` names the host that brought
+                     * the address (the ledger's names live as long as the ledger). */
+                    element_list_add(&l, &e[i].addr, e[i].expiry, ledger_host_name(g->ledger, e[i].host)) < 0)
                         goto oom;
 
         if (l.n > 1) /* qsort(NULL, 0, ...) is undefined */
@@ -272,6 +274,9 @@ static int group_elements(const struct group_state *g, int family, struct elemen
         for (size_t i = 0; i < l.n; i++) {
                 if (n > 0 && addr_compare(&l.items[n - 1].addr, &l.items[i].addr) == 0) {
                         l.items[n - 1].expiry = MAX(l.items[n - 1].expiry, l.items[i].expiry);
+                        /* A static address is the operator's: no host's name on it. */
+                        if (l.items[n - 1].expiry == USEC_INFINITY)
+                                l.items[n - 1].comment = NULL;
                         continue;
                 }
                 l.items[n++] = l.items[i];
