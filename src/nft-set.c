@@ -220,7 +220,7 @@ static bool may_have_expired(usec_t expiry, usec_t now) {
 }
 
 static int compare_key(const uint8_t *key, uint8_t prefixlen, const struct nft_applied *o, size_t len) {
-        int c = memcmp(key, o->key, len);
+        int c = nft_key_compare(key, o->key, len);
 
         if (c != 0)
                 return c;

@@ -14,8 +14,10 @@
  *   nft-driver remove SPEC [run=CMD...]  apply, run the commands, nft_remove
  *   nft-driver monitor SPEC SECS [SPEC2]  apply, then re-apply with force on every foreign
  *                                  change; on SIGUSR1 apply SPEC2 instead (a reload)
- *   nft-driver bench SPEC RUNS [monitor]  apply RUNS times (expiries moved each time), print the
- *                                  median in ms; with monitor, while subscribed to events
+ *   nft-driver bench SPEC RUNS [monitor|fresh]  apply RUNS times (expiries moved each time),
+ *                                  print the median in ms; with monitor, while subscribed to
+ *                                  events; with fresh, each time into an empty ruleset from a new
+ *                                  handle (a first start: the sets are created)
  *   nft-driver enobufs SPEC        apply with the batch socket's receive buffer shrunk so that
  *                                  ACKs are lost (ENOBUFS), then twice more with it restored
  *   nft-driver bench-delta SPEC_A SPEC_B RUNS  apply A, then B and A in turn RUNS times (each a
@@ -383,7 +385,7 @@ static int compare_usec(const void *a, const void *b) {
         return x < y ? -1 : x > y;
 }
 
-static int run_bench(struct nft *n, struct spec *s, unsigned runs, bool monitor) {
+static int run_bench(struct nft *n, struct spec *s, unsigned runs, bool monitor, bool fresh) {
         _cleanup_(sd_event_unrefp) sd_event *e = NULL;
         _cleanup_free_ usec_t *t = calloc(runs ? runs : 1, sizeof(usec_t));
         struct nft_ruleset want;
@@ -401,10 +403,21 @@ static int run_bench(struct nft *n, struct spec *s, unsigned runs, bool monitor)
                         return r;
         }
         for (unsigned i = 0; i < runs; i++) {
-                usec_t start = now_usec(CLOCK_MONOTONIC), now = now_usec(CLOCK_BOOTTIME);
+                _cleanup_(nft_freep) struct nft *fn = NULL;
+                usec_t start, now;
+
+                if (fresh) {
+                        if (system("nft flush ruleset") != 0)
+                                return -EIO;
+                        r = nft_open(&fn);
+                        if (r < 0)
+                                return r;
+                }
+                start = now_usec(CLOCK_MONOTONIC);
+                now = now_usec(CLOCK_BOOTTIME);
                 /* Move every expiry so that every run sends the whole content. */
                 spec_ruleset(s, now, (usec_t) (i + 1) * USEC_PER_SEC, &want);
-                r = report(nft_apply(n, &want, now, false, &err), &err);
+                r = report(nft_apply(fn ?: n, &want, now, false, &err), &err);
                 if (r < 0)
                         return r;
                 t[i] = now_usec(CLOCK_MONOTONIC) - start;
@@ -614,7 +627,8 @@ int main(int argc, char *argv[]) {
                 spec_free(&s2);
         } else if (streq(mode, "bench") && argc >= 4) {
                 parse_spec(argv[2], &s);
-                r = run_bench(n, &s, (unsigned) atoi(argv[3]), argc >= 5 && streq(argv[4], "monitor"));
+                r = run_bench(n, &s, (unsigned) atoi(argv[3]), argc >= 5 && streq(argv[4], "monitor"),
+                              argc >= 5 && streq(argv[4], "fresh"));
         } else
                 die("unknown mode");
         spec_free(&s);
