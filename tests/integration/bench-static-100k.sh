@@ -20,7 +20,7 @@ addresses() {
 }
 {
         printf '[daemon]\nstate_file = %s/state\n\n[bulk]\nallow = tcp/443\naddresses =\n' "$TEST_DIR"
-        addresses | awk '{ printf "%s%s", NR % 16 == 1 ? "  " : " ", $1 } NR % 16 == 0 { print "" } END { print "" }'
+        addresses | awk '{ printf "%s%s", NR % 8 == 1 ? "  " : " ", $1 } NR % 8 == 0 { print "" } END { print "" }'
 } >"$TEST_DIR/static.conf"
 {
         echo 'add table inet allowlistd'
