@@ -33,12 +33,16 @@
 /* A vanished element whose expiry is this close is left to the kernel's timeout, and one that
  * would need deleting is sent with its set refilled: it may be gone by the time a batch commits. */
 #define NFT_EXPIRY_MARGIN_USEC (10 * USEC_PER_SEC)
+/* How long after its expiry such an element is remembered: its kernel timeout ends at most a
+ * second after the expiry, plus the time our last batch took to commit. */
+#define NFT_GHOST_USEC (2 * NFT_EXPIRY_MARGIN_USEC)
 
 /* One element as the last successful apply left it, for the next apply to diff against.
  * Records of nft_applied_stride(af) bytes, sorted as they were sent (by key). */
 struct nft_applied {
         usec_t expiry;     /* USEC_INFINITY: no timeout */
         uint8_t prefixlen;
+        bool ghost;        /* no longer wanted, left to its timeout, which may not have run out */
         uint8_t key[];     /* first address, big endian: 4 or 16 bytes */
 };
 size_t nft_applied_stride(int af);

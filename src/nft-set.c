@@ -235,7 +235,8 @@ int nft_batch_set_content(struct nft_batch *b, struct nft_set_content *c) {
         int r;
 
         c->added = c->deleted = c->updated = 0;
-        applied = malloc(MAX(c->n_elements, (size_t) 1) * stride);
+        /* The wanted elements and the ghosts of vanished ones. */
+        applied = malloc(MAX(c->n_elements + (c->refill ? 0 : c->n_old), (size_t) 1) * stride);
         if (!applied)
                 return -ENOMEM;
 
@@ -261,11 +262,21 @@ int nft_batch_set_content(struct nft_batch *b, struct nft_set_content *c) {
                         if (cmp > 0) {
                                 /* Gone from the wanted content. One whose timeout is running
                                  * out anyway is left to the kernel (deleting it after the
-                                 * kernel dropped it would fail the whole batch); in an interval
-                                 * set its end element would stay behind: refill instead. */
-                                if (pass == 0 && may_have_expired(o->expiry, c->now)) {
+                                 * kernel dropped it would fail the whole batch) and kept as a
+                                 * ghost until it surely has: should it come back meanwhile, it
+                                 * may still be there, and a plain add would change nothing. In
+                                 * an interval set its end element would stay behind: refill. */
+                                if (o->ghost) {
+                                        if (pass == 1 && c->now - MIN(c->now, o->expiry) < NFT_GHOST_USEC)
+                                                memcpy(applied_at(applied, c->af, n_applied++), o, stride);
+                                } else if (may_have_expired(o->expiry, c->now)) {
                                         if (c->interval)
                                                 goto refill;
+                                        if (pass == 1) {
+                                                struct nft_applied *a = applied_at(applied, c->af, n_applied++);
+                                                memcpy(a, o, stride);
+                                                a->ghost = true;
+                                        }
                                 } else if (pass == 0) {
                                         r = put_element(&w, c, o->key, o->prefixlen, 0, NULL, false);
                                         if (r < 0)
@@ -277,7 +288,7 @@ int nft_batch_set_content(struct nft_batch *b, struct nft_set_content *c) {
                         }
                         if (cmp < 0)
                                 add = true, c->added += pass;
-                        else if (o->expiry != e->expiry) {
+                        else if (o->ghost || o->expiry != e->expiry) {
                                 in_place = c->in_place && !c->interval && o->expiry != USEC_INFINITY &&
                                            e->expiry != USEC_INFINITY;
                                 /* Re-adding a timed element without a timeout would make it
@@ -291,7 +302,11 @@ int nft_batch_set_content(struct nft_batch *b, struct nft_set_content *c) {
                                         if (r < 0)
                                                 return r;
                                 }
-                                add = true, c->updated += pass;
+                                add = true;
+                                if (o->ghost)
+                                        c->added += pass;
+                                else
+                                        c->updated += pass;
                         }
                         if (pass == 1) {
                                 struct nft_applied *a = applied_at(applied, c->af, n_applied++);
@@ -302,6 +317,7 @@ int nft_batch_set_content(struct nft_batch *b, struct nft_set_content *c) {
                                 }
                                 a->expiry = e->expiry;
                                 a->prefixlen = e->addr.prefixlen;
+                                a->ghost = false;
                                 memcpy(a->key, first, len);
                         }
                         if (cmp == 0)

@@ -117,3 +117,41 @@ add 198.51.100.7'
                 jq -r '.elem[] | select(type == "object" and .elem.val == "192.0.2.1") | .elem.comment')
         assert_eq one.example "$comment" "$mode: the element's comment reads back"
 done
+
+# An interval set (static prefixes): ranges replaced, merged with a neighbour, extended, added,
+# each as a difference.
+IA=$(spec ia <<'X'
+table inet allowlistd
+chain allowlistd
+group t families=v4 interval=1
+elem t 192.0.2.0/25 -
+elem t 192.0.2.128 3600 a.example
+elem t 198.51.100.7 600 keep.example
+elem t 203.0.113.0/24 -
+allow t tcp 443
+X
+)
+IB=$(spec ib <<'X'
+table inet allowlistd
+chain allowlistd
+group t families=v4 interval=1
+elem t 192.0.2.0/24 -
+elem t 198.51.100.7 900 keep.example
+elem t 198.51.100.8 900 new.example
+elem t 203.0.113.0/24 -
+allow t tcp 443
+X
+)
+for mode in in-place replace; do
+        nft flush ruleset
+        NFT_DRIVER_UPDATE=$mode NFT_DRIVER_STATS=1 "$NFT_DRIVER" apply "$IA" "$IB" >"$WORK/out" ||
+                fail "$mode: interval apply failed: $(cat "$WORK/out")"
+        assert_eq $'192.0.2.0/24\n198.51.100.7\n198.51.100.8\n203.0.113.0/24' "$(elements inet allowlistd t_v4)" \
+                "$mode: interval set after the difference"
+        grep -q 'stats: bytes=[0-9]* added=2 deleted=2 updated=1 refilled=0' "$WORK/out" ||
+                fail "$mode: the interval set was not sent as a difference: $(cat "$WORK/out")"
+        NFT_DRIVER_UPDATE=$mode "$NFT_DRIVER" apply "$IB" "$IA" >"$WORK/out" ||
+                fail "$mode: interval apply failed: $(cat "$WORK/out")"
+        assert_eq $'192.0.2.0/25\n192.0.2.128\n198.51.100.7\n203.0.113.0/24' "$(elements inet allowlistd t_v4)" \
+                "$mode: interval set after the way back"
+done

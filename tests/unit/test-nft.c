@@ -245,7 +245,7 @@ static void test_set_content(void) {
                 struct nft_batch b;
                 struct nft_element old[64], want[64];
                 size_t n_old = 0, n_want = 0, del, add, in_place;
-                size_t e_added = 0, e_deleted = 0, e_updated = 0, e_in_place = 0, e_del_msgs = 0;
+                size_t e_added = 0, e_deleted = 0, e_updated = 0, e_in_place = 0, e_del_msgs = 0, e_ghosts = 0;
                 bool e_again = false, may_in_place = round % 2 == 0;
                 struct nft_set_content c;
                 int r;
@@ -273,6 +273,8 @@ static void test_set_content(void) {
                         if (cmp < 0) {
                                 if (!near)
                                         e_deleted++, e_del_msgs++;
+                                else
+                                        e_ghosts++;
                                 i++;
                         } else if (cmp > 0) {
                                 e_added++;
@@ -328,15 +330,22 @@ static void test_set_content(void) {
                                         if (b.msgs[i].op == NFT_OP_DEL_ELEMENTS)
                                                 ASSERT_EQ(adds_begun, false);
                                 }
-                                /* Recorded: exactly the wanted content. */
-                                ASSERT_EQ(d.n_applied, n_want);
-                                for (size_t i = 0; i < n_want; i++) {
+                                /* Recorded: exactly the wanted content, and the vanished
+                                 * elements left to their timeouts as ghosts. */
+                                ASSERT_EQ(d.n_applied, n_want + e_ghosts);
+                                for (size_t i = 0, j = 0; i < d.n_applied; i++) {
                                         const struct nft_applied *a =
                                                 (const void *) (d.applied + i * nft_applied_stride(AF_INET));
-                                        ASSERT_EQ(memcmp(a->key, want[i].addr.u.bytes, 4), 0);
-                                        ASSERT_EQ(a->expiry == want[i].expiry, true);
+                                        if (a->ghost) {
+                                                e_ghosts--;
+                                                continue;
+                                        }
+                                        ASSERT_EQ(memcmp(a->key, want[j].addr.u.bytes, 4), 0);
+                                        ASSERT_EQ(a->expiry == want[j].expiry, true);
                                         ASSERT_EQ(a->prefixlen, 32);
+                                        j++;
                                 }
+                                ASSERT_EQ(e_ghosts, 0);
                         }
                         free(d.applied);
                 }
@@ -348,6 +357,66 @@ static void test_set_content(void) {
         ASSERT_EQ(again_rounds > 100 && again_rounds < 1900, true);
 }
 
+/* An element left to its timeout comes back before the timeout surely ran out: it may still be
+ * in the kernel, where a plain add would change nothing. In place it is added with an
+ * expiration; without, the set is refilled. Long after, it is forgotten. */
+static void test_ghost(void) {
+        const usec_t now = 1000 * USEC_PER_SEC, soon = now + 2 * USEC_PER_SEC;
+        struct nft_element e1[] = { elem("192.0.2.1", 32, now + 3600 * USEC_PER_SEC), elem("192.0.2.2", 32, soon) };
+        struct nft_element e2[] = { elem("192.0.2.1", 32, now + 3600 * USEC_PER_SEC) };
+        struct nft_element e3[] = { elem("192.0.2.1", 32, now + 3600 * USEC_PER_SEC),
+                                    elem("192.0.2.2", 32, now + 7200 * USEC_PER_SEC) };
+
+        for (int in_place = 0; in_place < 2; in_place++) {
+                struct nft n = { .seq = 1 };
+                struct nft_batch b;
+                struct nft_set_content c1 = { .set = "s", .af = AF_INET, .refill = true, .now = now,
+                                              .elements = e1, .n_elements = 2 };
+                struct nft_set_content c2 = { .set = "s", .af = AF_INET, .in_place = in_place, .now = soon,
+                                              .elements = e2, .n_elements = 1 };
+                struct nft_set_content c3 = { .set = "s", .af = AF_INET, .in_place = in_place, .now = soon,
+                                              .elements = e3, .n_elements = 2 };
+                struct nft_set_content c4 = { .set = "s", .af = AF_INET, .in_place = in_place,
+                                              .now = soon + NFT_GHOST_USEC, .elements = e2, .n_elements = 1 };
+                size_t del, add, inp;
+
+                ASSERT_EQ(nft_batch_init(&b, &n, NFPROTO_INET, "t", NULL), 0);
+                ASSERT_EQ(nft_batch_set_content(&b, &c1), 0);
+                nft_batch_done(&b);
+                /* 192.0.2.2 vanishes at its expiry: not deleted, remembered. */
+                ASSERT_EQ(nft_batch_init(&b, &n, NFPROTO_INET, "t", NULL), 0);
+                c2.old = c1.applied, c2.n_old = c1.n_applied;
+                ASSERT_EQ(nft_batch_set_content(&b, &c2), 0);
+                ASSERT_EQ(c2.deleted, 0);
+                ASSERT_EQ(c2.n_applied, 2);
+                nft_batch_done(&b);
+                /* It comes back at once. */
+                ASSERT_EQ(nft_batch_init(&b, &n, NFPROTO_INET, "t", NULL), 0);
+                c3.old = c2.applied, c3.n_old = c2.n_applied;
+                if (in_place) {
+                        ASSERT_EQ(nft_batch_set_content(&b, &c3), 0);
+                        count_batch(&n, b.size, &del, &add, &inp);
+                        ASSERT_EQ(del, 0);
+                        ASSERT_EQ(add, 1);
+                        ASSERT_EQ(inp, 1);
+                        ASSERT_EQ(c3.n_applied, 2);
+                } else
+                        ASSERT_EQ(nft_batch_set_content(&b, &c3), -EAGAIN);
+                nft_batch_done(&b);
+                /* Long after, the ghost is gone. */
+                ASSERT_EQ(nft_batch_init(&b, &n, NFPROTO_INET, "t", NULL), 0);
+                c4.old = c2.applied, c4.n_old = c2.n_applied;
+                ASSERT_EQ(nft_batch_set_content(&b, &c4), 0);
+                ASSERT_EQ(c4.n_applied, 1);
+                nft_batch_done(&b);
+                free(c1.applied);
+                free(c2.applied);
+                free(c3.applied);
+                free(c4.applied);
+                free(n.batch);
+        }
+}
+
 int main(void) {
         test_timeout();
         test_comment();
@@ -356,5 +425,6 @@ int main(void) {
         test_script();
         test_owner_mark();
         test_set_content();
+        test_ghost();
         return 0;
 }
