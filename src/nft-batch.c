@@ -274,16 +274,10 @@ static ssize_t nft_recv(struct nft *n, char *buf) {
         }
 }
 
-/* Sends the whole batch with one sendmsg() and reads replies until every message is
- * accounted for: a failed batch still ACKs the messages before (and after) the failing one,
- * and the first error in batch order is the one reported. */
-int nft_batch_send(struct nft_batch *b, struct nft_error *err) {
+int nft_batch_prepare_send(struct nft_batch *b, struct nft_error *err) {
         struct nft *n = b->n;
-        size_t expected = b->n_msgs - 2, acked = 0; /* BEGIN and END are not ACKed */
-        size_t failed = SIZE_MAX;
-        int error = 0, r;
-        char detail[160] = "";
         _cleanup_free_ char *buf = NULL;
+        int r;
 
         r = socket_buffer(n, SO_SNDBUF, SO_SNDBUFFORCE, &n->sndbuf, b->size + 64 * 1024);
         if (r >= 0)
@@ -296,64 +290,103 @@ int nft_batch_send(struct nft_batch *b, struct nft_error *err) {
         if (!buf)
                 return -ENOMEM;
         nft_drain(n, buf);
+        return 0;
+}
 
-        if (mnl_socket_sendto(n->nl, n->batch, b->size) < 0) {
-                r = -errno;
+int nft_batch_transmit(struct nft_batch *b) {
+        /* The kernel processes the whole batch inside this call, waiting for the nftables commit
+         * lock if another process holds it; the replies are queued before it returns. */
+        if (mnl_socket_sendto(b->n->nl, b->n->batch, b->size) < 0)
+                return -errno;
+        return 0;
+}
+
+void nft_acks_init(const struct nft_batch *b, struct nft_acks *a) {
+        *a = (struct nft_acks) {
+                .expected = b->n_msgs - 2, /* BEGIN and END are not ACKed */
+                .failed = SIZE_MAX,
+        };
+}
+
+bool nft_acks_feed(struct nft_batch *b, struct nft_acks *a, const char *buf, int len) {
+        for (const struct nlmsghdr *nlh = (const struct nlmsghdr *) buf; mnl_nlmsg_ok(nlh, len);
+             nlh = mnl_nlmsg_next(nlh, &len)) {
+                const struct nlmsgerr *e;
+                size_t i;
+
+                if (nlh->nlmsg_type != NLMSG_ERROR || mnl_nlmsg_get_payload_len(nlh) < sizeof(struct nlmsgerr))
+                        continue;
+                e = mnl_nlmsg_get_payload(nlh);
+                i = (size_t) (nlh->nlmsg_seq - b->seq_first);
+                if (i >= b->n_msgs || b->msgs[i].acked)
+                        continue; /* not ours, or a late reply to an older batch */
+                b->msgs[i].acked = true;
+                a->acked++;
+                if (e->error != 0 && i < a->failed) {
+                        const char *m = ack_message(nlh);
+                        a->failed = i;
+                        a->error = e->error < 0 ? e->error : -e->error;
+                        snprintf(a->detail, sizeof(a->detail), "%s", m ? m : "");
+                }
+                /* An error for BEGIN (no permission, no nf_tables) means the kernel refused the
+                 * whole batch and there will be nothing else. */
+                if (e->error != 0 && i == 0)
+                        a->acked = a->expected;
+        }
+        return a->acked >= a->expected;
+}
+
+int nft_acks_result(const struct nft_batch *b, const struct nft_acks *a, struct nft_error *err) {
+        if (a->error < 0) {
+                nft_error_set(err, b, &b->msgs[a->failed], a->error, a->detail[0] ? a->detail : NULL);
+                return a->error;
+        }
+        return 0;
+}
+
+int nft_acks_read_error(const struct nft_batch *b, int r, struct nft_error *err) {
+        /* ENOBUFS: replies were lost, so whether the batch was committed is unknown; the caller
+         * forgets what it believed about the kernel, and the next exchange drops the replies
+         * still queued. */
+        nft_error_set(err, b, &b->msgs[0], r,
+                      r == -ETIMEDOUT ? "waiting for the kernel's replies" : "reading the kernel's replies");
+        return r;
+}
+
+/* Sends the whole batch with one sendmsg() and reads replies until every message is
+ * accounted for: a failed batch still ACKs the messages before (and after) the failing one,
+ * and the first error in batch order is the one reported. */
+int nft_batch_send(struct nft_batch *b, struct nft_error *err) {
+        _cleanup_free_ char *buf = NULL;
+        struct nft_acks a;
+        int r;
+
+        r = nft_batch_prepare_send(b, err);
+        if (r < 0)
+                return r;
+        buf = malloc(NFT_RECV_BUFFER);
+        if (!buf)
+                return -ENOMEM;
+        r = nft_batch_transmit(b);
+        if (r < 0) {
                 nft_error_set(err, b, &b->msgs[0], r, "sending the batch");
                 return r;
         }
+        nft_acks_init(b, &a);
+        for (;;) {
+                ssize_t k = nft_recv(b->n, buf);
 
-        while (acked < expected) {
-                ssize_t k = nft_recv(n, buf);
-                int len;
-
-                if (k < 0) {
-                        /* ENOBUFS: replies were lost, so whether the batch was committed is
-                         * unknown; the caller forgets what it believed about the kernel, and
-                         * the next exchange drops the replies still queued. */
-                        r = (int) k;
-                        nft_error_set(err, b, &b->msgs[0], r,
-                                  r == -ETIMEDOUT ? "waiting for the kernel's replies" : "reading the kernel's replies");
-                        return r;
-                }
+                if (k < 0)
+                        return nft_acks_read_error(b, (int) k, err);
                 /* libmnl walks with an int length (never a pointer into the ssize_t: on a
                  * big-endian 64-bit machine that is its high word); nft_recv() returns at most
                  * NFT_RECV_BUFFER, so this only guards the conversion. */
                 if (k > INT_MAX)
                         return -EMSGSIZE;
-                len = (int) k;
-                for (struct nlmsghdr *nlh = (struct nlmsghdr *) buf; mnl_nlmsg_ok(nlh, len);
-                     nlh = mnl_nlmsg_next(nlh, &len)) {
-                        const struct nlmsgerr *e;
-                        size_t i;
-
-                        if (nlh->nlmsg_type != NLMSG_ERROR ||
-                            mnl_nlmsg_get_payload_len(nlh) < sizeof(struct nlmsgerr))
-                                continue;
-                        e = mnl_nlmsg_get_payload(nlh);
-                        i = (size_t) (nlh->nlmsg_seq - b->seq_first);
-                        if (i >= b->n_msgs || b->msgs[i].acked)
-                                continue; /* not ours, or a late reply to an older batch */
-                        b->msgs[i].acked = true;
-                        acked++;
-                        if (e->error != 0 && i < failed) {
-                                const char *m = ack_message(nlh);
-                                failed = i;
-                                error = e->error < 0 ? e->error : -e->error;
-                                snprintf(detail, sizeof(detail), "%s", m ? m : "");
-                        }
-                        /* An error for BEGIN (no permission, no nf_tables) means the kernel
-                         * refused the whole batch and there will be nothing else. */
-                        if (e->error != 0 && i == 0)
-                                acked = expected;
-                }
+                if (nft_acks_feed(b, &a, buf, (int) k))
+                        break;
         }
-
-        if (error < 0) {
-                nft_error_set(err, b, &b->msgs[failed], error, detail[0] ? detail : NULL);
-                return error;
-        }
-        return 0;
+        return nft_acks_result(b, &a, err);
 }
 
 /* Sends one request (not a batch) and feeds every reply to cb until the kernel says done.

@@ -91,6 +91,8 @@ struct nft {
         bool update_in_place;
         struct nft_stats stats;
 
+        struct nft_async *async;     /* the transaction of nft_apply_async() in flight, or NULL */
+
         struct nft_monitor *monitor; /* NULL until nft_monitor_start() */
         nft_change_cb on_change;
         void *change_userdata;
@@ -226,6 +228,33 @@ struct nft_probe_result {
         int r;
 };
 
+/* ---- nft.c: one apply in steps, for the synchronous and the event-loop paths ---- */
+
+struct nft_plan;
+/* Decides what an apply sends and builds its batch (reading the kernel's sets when it must);
+ * pauses the monitor. Returns 1 with *ret to send, 0 when there is nothing to send, or a
+ * negative errno with err filled. */
+int nft_plan_new(struct nft *n, const struct nft_ruleset *want, usec_t now, bool force, struct nft_error *err,
+                 struct nft_plan **ret);
+struct nft_batch *nft_plan_batch(struct nft_plan *pl);
+/* Whether some set goes as a difference (a refusal with ENOENT is then worth a refill). */
+bool nft_plan_has_delta(const struct nft_plan *pl);
+/* After the batch's replies, r being their result: what the kernel now holds (or that it is
+ * unknown), the sets of vanished groups let go of, the monitor resumed. Returns 1 or r < 0. */
+int nft_plan_done(struct nft_plan *pl, int r, struct nft_error *err);
+/* Without nft_plan_done(), the outcome counts as unknown. */
+struct nft_plan *nft_plan_free(struct nft_plan *pl);
+static inline void nft_plan_freep(struct nft_plan **pl) { nft_plan_free(*pl); }
+
+/* Tells the monitor what is ours now. */
+void nft_watch_update(struct nft *n);
+
+/* ---- nft-async.c ---- */
+
+/* Gives up the transaction in flight, if any (its outcome counts as unknown), without calling
+ * its callback; waits for its sending thread. */
+void nft_async_cancel(struct nft *n);
+
 /* ---- nft-batch.c ---- */
 
 /* Starts a batch (BEGIN) for objects of one table; chain may be NULL. */
@@ -244,6 +273,22 @@ int nft_batch_table(struct nft_batch *b, enum nft_op op);
 /* Sends the batch in one sendmsg() and waits for every reply; on failure err names the object
  * of the first message the kernel refused. */
 int nft_batch_send(struct nft_batch *b, struct nft_error *err);
+
+/* The same in steps, for the event loop: sizes the socket buffers and drops stale replies
+ * (prepare), sends (transmit: touches nothing but the socket and the batch, so another thread
+ * may run it), then feeds each datagram of replies until it returns true, and takes the
+ * result. nft_acks_read_error() fills err for a failed read or a timeout. */
+struct nft_acks {
+        size_t expected, acked, failed;
+        int error;
+        char detail[160];
+};
+int nft_batch_prepare_send(struct nft_batch *b, struct nft_error *err);
+int nft_batch_transmit(struct nft_batch *b);
+void nft_acks_init(const struct nft_batch *b, struct nft_acks *a);
+bool nft_acks_feed(struct nft_batch *b, struct nft_acks *a, const char *buf, int len);
+int nft_acks_result(const struct nft_batch *b, const struct nft_acks *a, struct nft_error *err);
+int nft_acks_read_error(const struct nft_batch *b, int r, struct nft_error *err);
 /* Fills err for message m of b (or a message like it) failing with error. */
 void nft_error_set(struct nft_error *err, const struct nft_batch *b, const struct nft_msg *m, int error,
                    const char *detail);

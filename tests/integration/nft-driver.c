@@ -23,6 +23,13 @@
  *   nft-driver bench-delta SPEC_A SPEC_B RUNS  apply A, then B and A in turn RUNS times (each a
  *                                  difference), then A with force RUNS times (each a refill);
  *                                  prints the medians: "delta MS BYTES refill MS BYTES"
+ *   nft-driver async SPEC_A SPEC_B COUNT [sync]  COUNT transactions on an event loop, A and B in
+ *                                  turn, each started when the previous one's callback came
+ *                                  (nft_apply_async(); with sync, nft_apply() from a timer); a
+ *                                  5 ms timer counts its ticks while a transaction is in flight;
+ *                                  prints "committed N failed F ticks T longest MS blocked MS
+ *                                  total MS" (blocked: the longest call to nft_apply_async();
+ *                                  total: the time transactions were in flight)
  * Environment: NFT_DRIVER_UPDATE=replace or in-place chooses how lifetimes are extended instead
  * of what the kernel's version says; NFT_DRIVER_STATS=1 prints after each committed apply
  * "stats: bytes=B added=A deleted=D updated=U refilled=R".
@@ -429,6 +436,91 @@ static int run_bench(struct nft *n, struct spec *s, unsigned runs, bool monitor,
         return 0;
 }
 
+struct async_ctx {
+        struct nft *n;
+        sd_event *e;
+        struct spec *specs[2];
+        unsigned left, committed, failed, ticks;
+        bool sync, in_flight;
+        usec_t base, started, longest, blocked, total;
+};
+
+static void async_next(struct async_ctx *c);
+
+static void async_done(struct nft *n, int r, const struct nft_error *err, void *userdata) {
+        struct async_ctx *c = userdata;
+        usec_t took = now_usec(CLOCK_MONOTONIC) - c->started;
+
+        c->in_flight = false;
+        c->longest = MAX(c->longest, took);
+        c->total += took;
+        if (r < 0) {
+                report(r, err);
+                c->failed++;
+        } else
+                c->committed += r > 0;
+        async_next(c);
+}
+
+static void async_next(struct async_ctx *c) {
+        struct nft_ruleset want;
+        struct nft_error err;
+        int r;
+
+        if (c->left == 0) {
+                (void) sd_event_exit(c->e, 0);
+                return;
+        }
+        spec_ruleset(c->specs[c->left-- % 2], c->base, 0, &want);
+        c->started = now_usec(CLOCK_MONOTONIC);
+        c->in_flight = true;
+        if (c->sync) {
+                r = nft_apply(c->n, &want, now_usec(CLOCK_BOOTTIME), false, &err);
+                async_done(c->n, r, &err, c);
+                return;
+        }
+        r = nft_apply_async(c->n, c->e, &want, now_usec(CLOCK_BOOTTIME), false, async_done, c, &err);
+        c->blocked = MAX(c->blocked, now_usec(CLOCK_MONOTONIC) - c->started);
+        if (r < 0)
+                async_done(c->n, r, &err, c);
+}
+
+static int on_async_tick(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct async_ctx *c = userdata;
+
+        c->ticks += c->in_flight;
+        return sd_event_source_set_time_relative(s, 5 * USEC_PER_MSEC);
+}
+
+static int on_async_start(sd_event_source *s, void *userdata) {
+        async_next(userdata);
+        return 0;
+}
+
+static int run_async(struct nft *n, struct spec *a, struct spec *b, unsigned count, bool sync) {
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        struct async_ctx c = { .n = n, .specs = { a, b }, .left = count, .sync = sync,
+                               .base = now_usec(CLOCK_BOOTTIME) };
+        sd_event_source *tick = NULL;
+        int r;
+
+        r = sd_event_new(&e);
+        if (r < 0)
+                return r;
+        c.e = e;
+        r = sd_event_add_time_relative(e, &tick, CLOCK_MONOTONIC, 5 * USEC_PER_MSEC, 1, on_async_tick, &c);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(tick, SD_EVENT_ON);
+        if (r >= 0)
+                r = sd_event_add_defer(e, NULL, on_async_start, &c);
+        if (r >= 0)
+                r = sd_event_loop(e);
+        sd_event_source_disable_unref(tick);
+        printf("committed %u failed %u ticks %u longest %.1f blocked %.1f total %.1f\n", c.committed, c.failed,
+               c.ticks, (double) c.longest / 1000.0, (double) c.blocked / 1000.0, (double) c.total / 1000.0);
+        return r < 0 ? r : c.failed ? -EIO : 0;
+}
+
 /* One changed element in a big set: the difference against a full refill of the same set. */
 static int run_bench_delta(struct nft *n, struct spec *a, struct spec *b, unsigned runs) {
         _cleanup_free_ usec_t *td = calloc(runs ? runs : 1, sizeof(usec_t));
@@ -619,6 +711,12 @@ int main(int argc, char *argv[]) {
         } else if (streq(mode, "enobufs")) {
                 parse_spec(argv[2], &s);
                 r = run_enobufs(n, &s);
+        } else if (streq(mode, "async") && argc >= 5) {
+                static struct spec s2;
+                parse_spec(argv[2], &s);
+                parse_spec(argv[3], &s2);
+                r = run_async(n, &s, &s2, (unsigned) atoi(argv[4]), argc >= 6 && streq(argv[5], "sync"));
+                spec_free(&s2);
         } else if (streq(mode, "bench-delta") && argc >= 5) {
                 static struct spec s2;
                 parse_spec(argv[2], &s);
