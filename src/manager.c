@@ -18,6 +18,7 @@
 #include "resolver.h"
 #include "schedule.h"
 #include "state.h"
+#include "status.h"
 
 /* Answers are coalesced for this long before one transaction is sent; a foreign change is
  * repaired after the same delay, well inside the promised second. */
@@ -1377,7 +1378,7 @@ int manager_run(const char *config_path, enum manager_mode mode) {
         return r < 0 ? 1 : 0;
 }
 
-int manager_status(const char *config_path, bool json) {
+int manager_status(const char *config_path, const char *what, bool json) {
         _cleanup_config_ struct config *c = NULL;
         _cleanup_(state_freep) struct state *s = NULL;
         const char *path;
@@ -1397,6 +1398,8 @@ int manager_status(const char *config_path, bool json) {
                 log_error_errno(r, "Failed to read state file %s: %m", path);
                 return 1;
         }
+        if (what)
+                return status_query(what, c, s, now_usec(CLOCK_REALTIME), json, stdout);
         if (json)
                 state_print_json(s, c, now_usec(CLOCK_REALTIME), stdout);
         else
