@@ -10,15 +10,13 @@ static void collect(struct metrics *m, void *userdata) {
         ASSERT_EQ(0, metrics_add_host(m, "gb", "we\"ird\\", 0, 4));
 }
 
-static char *text(struct metrics *m) {
-        char *s = NULL;
-        size_t n = 0;
-        FILE *f = open_memstream(&s, &n);
+/* The caller's buffer: open_memstream() writes through these pointers until fclose(). */
+static void text(struct metrics *m, char **s, size_t *n) {
+        FILE *f = open_memstream(s, n);
 
         ASSERT_TRUE(f);
         ASSERT_EQ(0, metrics_write_text(m, f));
         ASSERT_EQ(0, fclose(f));
-        return s;
 }
 
 /* From the first line naming name to the end. */
@@ -38,7 +36,8 @@ static void test_text(void) {
                 { .name = "gb", .families = FAMILY_IPV4, .v4 = v4, .n_v4 = 1 },
         };
         struct nft_ruleset rs = { .table = "allowlistd", .groups = groups, .n_groups = 2 };
-        char *s;
+        char *s = NULL;
+        size_t n = 0;
 
         ASSERT_EQ(0, metrics_new(NULL, NULL, collect, NULL, &m));
         metrics_count_lookup(m, METRICS_LOOKUP_OK);
@@ -57,7 +56,7 @@ static void test_text(void) {
         metrics_snoop_held(m, 2 * USEC_PER_SEC);
         metrics_snoop_released_on_bound(m);
 
-        s = text(m);
+        text(m, &s, &n);
         ASSERT_TRUE(strncmp(s, "# HELP allowlistd_build_info ", 29) == 0);
         ASSERT_TRUE(strstr(s, "\nallowlistd_build_info{version=\"" PACKAGE_VERSION "\"} 1\n"));
         ASSERT_STREQ(
