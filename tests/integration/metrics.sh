@@ -71,6 +71,9 @@ dns_stop
 nft flush set inet allowlistd ga_v4
 _ga_back() { [[ "$(set_elements inet allowlistd ga_v4)" == $'192.0.2.1\n203.0.113.0/24' ]]; }
 wait_until 5 _ga_back || fail "the flushed set was not put back"
+# While running, a change reaches the file within the 5 s write interval.
+wait_until 7 grep -qx 'allowlistd_nft_foreign_changes_total 1' "$METRICS" || fail "the repair did not reach the file within 5 s"
+check_file "while running"
 # The last tenth of b's 20 s validity: the warning, then the exit writes the file at once.
 wait_until 30 grep -q 'b.vendor.test: DNS has failed for' "$DAEMON_LOG" || fail "no expiry warning for b"
 daemon_stop
