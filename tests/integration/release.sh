@@ -9,7 +9,10 @@ source "$(dirname "$0")/lib.sh"
 : "${SRCDIR:?SRCDIR must name the source tree}"
 
 command -v git >/dev/null || skip "needs git"
-git -C "$SRCDIR" rev-parse --git-dir >/dev/null 2>&1 || skip "$SRCDIR is not a git checkout: meson dist needs one"
+# meson dist wants the source root itself to be a checkout (.git a directory, or a file in a
+# worktree); an unpacked tarball is none.
+[[ -e "$SRCDIR/.git" ]] && git -C "$SRCDIR" rev-parse --git-dir >/dev/null 2>&1 ||
+        skip "$SRCDIR is not a git checkout: meson dist needs one"
 if [[ "$(id -u)" == 0 ]]; then
         NO_NET=(unshare -n --)
 elif unshare -r -n true 2>/dev/null; then

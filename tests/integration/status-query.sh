@@ -102,6 +102,24 @@ assert_eq "[\"a.vendor.test\",\"n.vendor.test\"] [2,0] false" \
         "$("$ALLOWLISTD" -c "$DAEMON_CONF" --status --json ga | jq -c -j '[.groups[0].hosts[].name], " ", [.groups[0].hosts[].addresses | length], " ", .groups[0].hosts[0].failing')" \
         "JSON of a group"
 
+# Without CAP_NET_ADMIN the kernel cannot be asked: the records answer, and say so.
+if command -v setpriv >/dev/null; then
+        pub="$(mktemp -d /tmp/allowlistd-status.XXXXXXXX)"
+        at_exit "rm -rf '$pub'"
+        chmod 755 "$pub"
+        cp "$TEST_DIR/state" "$pub/state"
+        sed "s|^state_file = .*|state_file = $pub/state|" "$DAEMON_CONF" >"$pub/allowlistd.conf"
+        chmod 644 "$pub/state" "$pub/allowlistd.conf"
+        RC=0
+        OUT="$(setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --bounding-set=-all \
+                "$ALLOWLISTD" -c "$pub/allowlistd.conf" --status 192.0.2.1 | sed -E 's/[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{8} UTC/TIME/g; s/\(([0-9]+[dhms])+ left\)/(DUR left)/')" || RC=$?
+        assert_eq "192.0.2.1: allowed: as recorded; the kernel's sets could not be read
+  group ga (tcp/443 udp/3478-3479): host a.vendor.test, last in DNS TIME, until TIME (DUR left)
+  group ga (tcp/443 udp/3478-3479): static 192.0.2.1, no expiry
+  kernel: set inet allowlistd ga_v4: cannot read it (needs CAP_NET_ADMIN)" "$OUT" "unprivileged: the records, and why not the kernel"
+        assert_eq 0 "$RC" "unprivileged: exit 0 on the records"
+fi
+
 # Stopped, its element's timeout runs out in the kernel and its record in the state file.
 daemon_stop
 _b_gone() { [[ -z "$(set_elements inet allowlistd gb_v4)" ]]; }
