@@ -62,35 +62,6 @@ check_b() {
 }
 
 # ---- the start ---------------------------------------------------------------------------------
-# strace runs the daemon; its exit status is the daemon's.
-NOTIFY_LOG="$TEST_DIR/notify.log"
-"$NOTIFY_LISTEN" "$TEST_DIR/notify.sock" "$NOTIFY_LOG" &
-listen_pid=$!
-at_exit 'kill $listen_pid 2>/dev/null; wait $listen_pid 2>/dev/null'
-wait_until 5 test -S "$TEST_DIR/notify.sock" || fail "notify-listen did not start"
-DAEMON_LOG="$TEST_DIR/daemon.log"
-at_exit '[[ -n ${strace_pid:-} ]] && kill -KILL $strace_pid 2>/dev/null'
-
-start_traced() {
-        : >"$NOTIFY_LOG"
-        : >"$DAEMON_LOG"
-        NOTIFY_SOCKET="$TEST_DIR/notify.sock" strace -f -qq -o /dev/null -e trace=sendto,recvfrom \
-                -e inject="$1" "$ALLOWLISTD" -c "$DAEMON_CONF" 2>>"$DAEMON_LOG" &
-        strace_pid=$!
-}
-ready() {
-        grep -qx 'READY=1' "$NOTIFY_LOG" && return 0
-        kill -0 "$strace_pid" 2>/dev/null || fail "$what: the daemon exited before READY=1: $(cat "$DAEMON_LOG")"
-        return 1
-}
-stop_traced() {
-        local rc=0
-        pkill -TERM -P "$strace_pid" -x allowlistd
-        wait "$strace_pid" || rc=$?
-        strace_pid=
-        assert_eq 0 "$rc" "$what: exit status"
-}
-
 daemon_config "$conf_a"
 for fault in ENOBUFS ENOMEM; do
         for call in sendto recvfrom; do
@@ -99,8 +70,9 @@ for fault in ENOBUFS ENOMEM; do
                         what="start, $fault on $call #$when"
                         nft delete table inet allowlistd 2>/dev/null || true
                         rm -f "$TEST_DIR/state"
-                        start_traced "$call:error=$fault:when=$when"
-                        wait_until 15 ready || fail "$what: no READY=1: $(cat "$DAEMON_LOG")"
+                        : >"$TEST_DIR/daemon.log"
+                        DAEMON_WRAPPER=(strace -f -qq -o /dev/null -e trace=sendto,recvfrom -e inject="$call:error=$fault:when=$when")
+                        daemon_start
                         check_a "$what"
                         grep -q 'refuses' "$DAEMON_LOG" && fail "$what: a transient failure taken for a refusal: $(cat "$DAEMON_LOG")"
                         n=$(grep -c 'Failed to apply nftables transaction' "$DAEMON_LOG" || true)
@@ -110,16 +82,14 @@ for fault in ENOBUFS ENOMEM; do
                                         "$what: the recovery logged once"
                                 echo "ok: $what: failed, retried, ready"
                         fi
-                        stop_traced
+                        daemon_stop
+                        assert_eq 0 "$DAEMON_RC" "$what: exit status"
                 done
         done
 done
-kill "$listen_pid"
-wait "$listen_pid" 2>/dev/null || true
-rm -f "$TEST_DIR/notify.sock"
+DAEMON_WRAPPER=()
 
 # ---- reloads -----------------------------------------------------------------------------------
-daemon_config "$conf_a"
 daemon_start
 check_a "before the reloads"
 at_exit '[[ -n ${tracer:-} ]] && kill $tracer 2>/dev/null'
