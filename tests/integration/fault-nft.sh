@@ -13,8 +13,7 @@
 # After each: the daemon is alive, the sets and the chain are exactly as expected.
 source "$(dirname "$0")/lib.sh"
 require_root_netns "$@"
-command -v strace >/dev/null || skip "needs strace"
-strace -f -qq -o /dev/null true 2>/dev/null || skip "strace cannot trace here (ptrace refused)"
+require_strace
 
 dns_set a.vendor.test 192.0.2.1
 dns_start

@@ -9,8 +9,7 @@
 # A static-only configuration's STATUS= says so (no "next refresh in n/a").
 source "$(dirname "$0")/lib.sh"
 require_root_netns "$@"
-command -v strace >/dev/null || skip "needs strace"
-strace -f -qq -o /dev/null true 2>/dev/null || skip "strace cannot trace here (ptrace refused)"
+require_strace
 
 dns_set a.vendor.test 192.0.2.1
 dns_start

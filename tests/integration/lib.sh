@@ -13,6 +13,7 @@
 #   assert_eq EXPECTED ACTUAL WHAT
 #   assert_match REGEX ACTUAL WHAT
 #   wait_until SECONDS COMMAND...   polls COMMAND every 50 ms; returns 1 on timeout.
+#   require_strace            exit 77 unless strace can trace (and so inject faults) here.
 #   use_resolv_conf TEXT      bind-mounts a file with TEXT over /etc/resolv.conf (private
 #                             mount namespace: the host's file is untouched).
 #
@@ -145,6 +146,11 @@ require_root_netns() {
         DNS_ZONE="$TEST_DIR/zone.hosts"
         DNS_LOG="$TEST_DIR/dnsmasq.log"
         : >"$DNS_ZONE"
+}
+
+require_strace() {
+        command -v strace >/dev/null || skip "needs strace"
+        strace -f -qq -o /dev/null true 2>/dev/null || skip "strace cannot trace here (ptrace refused)"
 }
 
 use_resolv_conf() {
