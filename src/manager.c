@@ -767,7 +767,7 @@ static int manager_apply_full(struct manager *m, bool *ret_transient) {
 
         m->force_apply = false;
         r = manager_transaction(m, force, &err);
-        if (r < 0 && err.unknown && m->mode == MANAGER_DAEMON) {
+        if (r < 0 && err.unknown) {
                 int k = manager_settle_unknown(m, "the nftables transaction", r, &err);
                 if (k > 0)
                         r = 1;
