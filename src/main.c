@@ -16,12 +16,15 @@ static void help(void) {
                "      --dry-run       with --once: print the nft script instead of applying it\n"
                "      --reload PID    check the configuration, have the daemon PID reload it and\n"
                "                      wait for its verdict (exit 0: in force; ExecReload=)\n"
-               "      --status        print what the daemon last recorded in its state file\n"
+               "      --status [ADDRESS|NAME]\n"
+               "                      print what the daemon last recorded in its state file; for an\n"
+               "                      address why it is allowed (exit 1 if not), for a group or host\n"
+               "                      its addresses and health\n"
                "      --json          with --status: print JSON\n"
                "  -v, --verbose       log debug messages too\n"
                "  -h, --help          show this help\n"
                "  -V, --version       show the version\n\n"
-               "Without --check-config, --once or --status it runs as a daemon in the foreground\n"
+               "Without --check-config, --once, --status or --reload it runs as a daemon in the foreground\n"
                "(systemd Type=notify). See allowlistd(8) and allowlistd.conf(5).\n");
 }
 
@@ -41,6 +44,7 @@ int main(int argc, char *argv[]) {
                 {}
         };
         const char *config_path = DEFAULT_CONFIG_FILE;
+        const char *status_what = NULL;
         bool check = false, once = false, dry_run = false, status = false, json = false, reload = false;
         pid_t reload_pid = 0;
         int c;
@@ -95,6 +99,9 @@ int main(int argc, char *argv[]) {
                         return 1;
                 }
 
+        /* --status ADDRESS: the one argument that is not an option. */
+        if (status && optind < argc)
+                status_what = argv[optind++];
         if (optind < argc) {
                 log_error("Unexpected argument '%s'. Try 'allowlistd --help'.", argv[optind]);
                 return 1;
@@ -121,7 +128,7 @@ int main(int argc, char *argv[]) {
                 return config_check_runnable(config) < 0 ? 1 : 0;
         }
         if (status)
-                return manager_status(config_path, json);
+                return manager_status(config_path, status_what, json);
         if (reload)
                 return reload_request(config_path, reload_pid);
 
