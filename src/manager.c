@@ -938,7 +938,7 @@ static size_t host_filter_answer(struct host *h, const struct ip_addr *in, size_
         const struct group *g = h->group->config;
         size_t k = 0, per_family[2] = { 0, 0 };
         bool cut = false;
-        char a[ADDR_STRLEN];
+        char a[ADDR_STRLEN], reason[ADDR_REASON_MAX];
 
         for (size_t i = 0; i < n; i++) {
                 int fi = in[i].family == AF_INET ? 0 : 1;
@@ -949,7 +949,7 @@ static size_t host_filter_answer(struct host *h, const struct ip_addr *in, size_
                         if (!host_already_rejected(h, &in[i]))
                                 log_event(LOG_WARNING, NULL, g->name, h->name, addr_to_string(&in[i], a),
                                           "%s: ignoring %s from DNS: %s addresses are never allowed%s.",
-                                          h->name, a, addr_class_reason(&in[i]),
+                                          h->name, a, addr_class_reason(&in[i], reason),
                                           addr_classify(&in[i]) == ADDR_PRIVATE ? " unless allow_private=yes" : "");
                         continue;
                 }
