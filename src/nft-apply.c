@@ -355,6 +355,47 @@ static int release_object(struct nft *n, int family, const char *table, const ch
         return 0;
 }
 
+/* After a batch of unknown outcome: the sets it would have created are remembered as
+ * possibly there (with no content known), so that they are deleted when no longer wanted. */
+static int tracking_add_possible(struct nft *n, const struct wanted_set *w, size_t n_w) {
+        for (size_t i = 0; i < n_w; i++) {
+                if (!w[i].created || tracked_find(n, w[i].name))
+                        continue;
+                if (grow_array((void **) &n->sets, &n->allocated_sets, n->n_sets + 1, sizeof(*n->sets)) < 0)
+                        return -ENOMEM;
+                n->sets[n->n_sets] = (struct nft_tracked_set) { .created = true, .interval = w[i].interval };
+                strcpy(n->sets[n->n_sets++].name, w[i].name);
+        }
+        return 0;
+}
+
+int nft_read_own_sets(struct nft *n, int family, const char *table, char (**ret)[NFT_SET_NAME_LEN], size_t *ret_n) {
+        struct nft_probe_result p = { .r = 0 };
+        char (*names)[NFT_SET_NAME_LEN];
+        size_t k = 0;
+        int r;
+
+        if (n->async)
+                return -EBUSY;
+        r = nft_probe(n, family, table, &p);
+        if (r < 0) {
+                free(p.sets);
+                return r;
+        }
+        names = calloc(MAX(p.n_sets, (size_t) 1), sizeof(*names));
+        if (!names) {
+                free(p.sets);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < p.n_sets; i++)
+                if (p.sets[i].ours)
+                        strcpy(names[k++], p.sets[i].name);
+        free(p.sets);
+        *ret = names;
+        *ret_n = k;
+        return 0;
+}
+
 /* One transaction of nft_apply(), from the decision to the bookkeeping after its replies. */
 struct nft_plan {
         struct nft *n;
@@ -606,6 +647,9 @@ int nft_plan_new(struct nft *n, const struct nft_ruleset *want, usec_t now, bool
 
         nft_monitor_pause(n->monitor);
         pl->done = false;
+        /* Only for a caller that has to find out, after lost replies, whether this went in. */
+        if (err)
+                err->generation_known = nft_get_generation(n, &err->generation) >= 0;
         *ret = TAKE_PTR(pl);
         r = 1;
 finish:
@@ -626,6 +670,12 @@ int nft_plan_done(struct nft_plan *pl, int r, struct nft_error *err) {
                 nft_forget(n, true);
                 if (r == -EBUSY && err)
                         explain_busy_recreate(want, pl->w, pl->n_w, err);
+                if (err && err->unknown) {
+                        /* It may have gone in: its new sets may exist, so an apply without them
+                         * must delete them, and one step of the generation may be ours. */
+                        (void) tracking_add_possible(n, pl->w, pl->n_w);
+                        commits++;
+                }
                 goto resume;
         }
         pl->stats.bytes = pl->b.size;

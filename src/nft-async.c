@@ -170,6 +170,11 @@ int nft_apply_async(struct nft *n, sd_event *e, const struct nft_ruleset *want, 
         r = nft_plan_new(n, want, now, force, err, &a->plan);
         if (r < 0)
                 goto fail;
+        if (err) {
+                /* The generation before the send, for the callback's error. */
+                a->err.generation_known = err->generation_known;
+                a->err.generation = err->generation;
+        }
         if (r == 0) {
                 /* Nothing to send: the callback all the same, from the loop. */
                 r = sd_event_add_defer(e, &a->nothing, on_nothing, a);

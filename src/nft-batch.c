@@ -350,6 +350,8 @@ int nft_acks_read_error(const struct nft_batch *b, int r, struct nft_error *err)
          * still queued. */
         nft_error_set(err, b, &b->msgs[0], r,
                       r == -ETIMEDOUT ? "waiting for the kernel's replies" : "reading the kernel's replies");
+        if (err)
+                err->unknown = true;
         return r;
 }
 

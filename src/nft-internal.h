@@ -294,8 +294,7 @@ void nft_error_set(struct nft_error *err, const struct nft_batch *b, const struc
                    const char *detail);
 /* Sends one request (not a batch) and feeds every reply of its sequence number to cb. */
 int nft_request(struct nft *n, struct nlmsghdr *nlh, mnl_cb_t cb, void *data);
-/* The current ruleset generation (NFT_MSG_GETGEN on the batch socket). */
-int nft_get_generation(struct nft *n, uint32_t *ret);
+/* nft_get_generation() (nft.h) is here too: NFT_MSG_GETGEN on the batch socket. */
 
 /* ---- nft-set.c ---- */
 
