@@ -224,64 +224,60 @@ static bool address_allowed(const struct config *c, const struct ip_addr *a) {
 
 struct element_list {
         struct nft_element *items;
-        size_t n, allocated;
+        size_t n;
 };
 
-static int element_list_add(struct element_list *l, const struct ip_addr *a, usec_t expiry) {
-        if (grow_array((void **) &l->items, &l->allocated, l->n + 1, sizeof(*l->items)) < 0)
-                return -ENOMEM;
-        l->items[l->n++] = (struct nft_element) { .addr = *a, .expiry = expiry };
-        return 0;
+/* The index of the first entry whose address family is at least family, in an array of n
+ * entries of size bytes sorted by addr_compare (family first), the address offset bytes into
+ * each. The entries of one family are from_family(family) to from_family(family + 1). */
+static size_t from_family(const void *base, size_t n, size_t size, size_t offset, int family) {
+        size_t lo = 0, hi = n;
+
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                const struct ip_addr *a = (const void *) ((const uint8_t *) base + mid * size + offset);
+
+                if (a->family < family)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return lo;
 }
 
-static int element_compare(const void *a, const void *b) {
-        return addr_compare(&((const struct nft_element *) a)->addr, &((const struct nft_element *) b)->addr);
-}
-
-static bool covered_by_static(const struct group *g, const struct ip_addr *a) {
-        for (size_t i = 0; i < g->n_addresses; i++)
-                if (addr_compare(&g->addresses[i], a) != 0 && addr_in_prefix(a, &g->addresses[i]))
-                        return true;
-        return false;
-}
-
-/* The elements of one set: static entries (no timeout) and every unexpired ledger address, sorted,
- * without duplicates and without anything a static prefix already covers (an interval set refuses
- * overlaps). */
+/* The elements of one set: static entries (no timeout) and every unexpired ledger address,
+ * sorted, without duplicates and without anything a static entry already covers (an interval
+ * set refuses overlaps). Both inputs are sorted already, the static entries also disjoint (see
+ * struct group): one merge, with a binary search per ledger address, O(s + l log s). */
 static int group_elements(const struct group_state *g, int family, struct element_list *ret) {
+        const struct group *gc = g->config;
         struct element_list l = { 0 };
         const struct ledger_entry *e;
-        size_t n;
+        size_t n, sb, se, lb, le, i, j;
 
-        for (size_t i = 0; i < g->config->n_addresses; i++) {
-                const struct ip_addr *a = &g->config->addresses[i];
-                if (a->family == family && !covered_by_static(g->config, a) &&
-                    element_list_add(&l, a, USEC_INFINITY) < 0)
-                        goto oom;
-        }
         e = ledger_entries(g->ledger, &n);
-        for (size_t i = 0; i < n; i++)
-                if (e[i].addr.family == family && !covered_by_static(g->config, &e[i].addr) &&
-                    element_list_add(&l, &e[i].addr, e[i].expiry) < 0)
-                        goto oom;
+        sb = from_family(gc->addresses, gc->n_addresses, sizeof(*gc->addresses), 0, family);
+        se = from_family(gc->addresses, gc->n_addresses, sizeof(*gc->addresses), 0, family + 1);
+        lb = from_family(e, n, sizeof(*e), offsetof(struct ledger_entry, addr), family);
+        le = from_family(e, n, sizeof(*e), offsetof(struct ledger_entry, addr), family + 1);
 
-        if (l.n > 1) /* qsort(NULL, 0, ...) is undefined */
-                qsort(l.items, l.n, sizeof(*l.items), element_compare);
-        /* A static address also in DNS: keep one, the static (never expiring) one. */
-        n = 0;
-        for (size_t i = 0; i < l.n; i++) {
-                if (n > 0 && addr_compare(&l.items[n - 1].addr, &l.items[i].addr) == 0) {
-                        l.items[n - 1].expiry = MAX(l.items[n - 1].expiry, l.items[i].expiry);
+        l.items = malloc(MAX((se - sb) + (le - lb), (size_t) 1) * sizeof(*l.items));
+        if (!l.items)
+                return -ENOMEM;
+        for (i = sb, j = lb; i < se || j < le;) {
+                if (j < le && group_static_covers(gc, &e[j].addr)) {
+                        j++;
                         continue;
                 }
-                l.items[n++] = l.items[i];
+                if (j >= le || (i < se && addr_compare(&gc->addresses[i], &e[j].addr) < 0)) {
+                        l.items[l.n++] = (struct nft_element) { .addr = gc->addresses[i++], .expiry = USEC_INFINITY };
+                        continue;
+                }
+                l.items[l.n++] = (struct nft_element) { .addr = e[j].addr, .expiry = e[j].expiry };
+                j++;
         }
-        l.n = n;
         *ret = l;
         return 0;
-oom:
-        free(l.items);
-        return -ENOMEM;
 }
 
 struct desired {
