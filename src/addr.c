@@ -137,14 +137,19 @@ static const struct range ranges[] = {
 };
 
 static const struct range *addr_find_range(const struct ip_addr *a) {
-        for (size_t i = 0; i < ELEMENTSOF(ranges); i++) {
-                struct ip_addr p;
+        /* Parsed once: every address of every answer is classified. */
+        static struct ip_addr prefixes[ELEMENTSOF(ranges)];
+        static bool parsed = false;
 
-                if (addr_parse(ranges[i].prefix, &p) < 0)
-                        abort(); /* the table above is wrong */
-                if (addr_in_prefix(a, &p))
-                        return &ranges[i];
+        if (!parsed) {
+                for (size_t i = 0; i < ELEMENTSOF(ranges); i++)
+                        if (addr_parse(ranges[i].prefix, &prefixes[i]) < 0)
+                                abort(); /* the table above is wrong */
+                parsed = true;
         }
+        for (size_t i = 0; i < ELEMENTSOF(ranges); i++)
+                if (addr_in_prefix(a, &prefixes[i]))
+                        return &ranges[i];
         return NULL;
 }
 

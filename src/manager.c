@@ -14,6 +14,7 @@
 #include "manager.h"
 #include "nft.h"
 #include "paths.h"
+#include "prioq.h"
 #include "resolver.h"
 #include "schedule.h"
 #include "state.h"
@@ -32,27 +33,33 @@
 #define ADDED_LOG_MAX 8
 /* Rejected answers remembered per host, so each is logged once. */
 #define REJECTED_MEMORY 64
+/* Hosts whose refresh is due are handed to the resolver while fewer than this many are in
+ * flight or queued there; the rest wait in the refresh queue, where they cost nothing more.
+ * Four times the resolver's in-flight bound keeps it busy between two answers. */
+#define DISPATCH_MAX 256
 
 struct manager;
 struct group_state;
 
+/* Kept small: there may be tens of thousands. */
 struct host {
         struct group_state *group;
-        char *name;
-        sd_event_source *timer;
-        bool in_flight;
-        bool first_round;      /* counted in manager->round_left until its first answer */
+        const char *name;      /* the configuration's string: it outlives the host */
+        size_t queue_idx;      /* in manager->refresh_queue, PRIOQ_IDX_NULL while not waiting */
         usec_t next_refresh;   /* CLOCK_BOOTTIME */
-        unsigned failures;     /* consecutive */
         usec_t last_success;   /* CLOCK_REALTIME, 0 = never */
         usec_t last_failure;   /* CLOCK_REALTIME */
         usec_t failing_since;  /* CLOCK_REALTIME, 0 while healthy */
-        char last_error[64];
+        unsigned failures;     /* consecutive */
+        bool in_flight;
+        bool first_round;      /* counted in manager->round_left until its first answer */
         bool warned_expiry;
         bool warned_cut;
         bool empty_logged;     /* NXDOMAIN / empty answer said once, until addresses come back */
-        struct ip_addr rejected[REJECTED_MEMORY];
-        size_t n_rejected;
+        uint8_t n_rejected;
+        char last_error[64];
+        /* Allocated at the first refused address: almost no host ever has one. */
+        struct ip_addr *rejected;
 };
 
 struct group_state {
@@ -74,6 +81,10 @@ struct manager {
         size_t n_groups;
         struct resolver *resolver;
         struct nft *nft;
+        /* Every waiting host, earliest next_refresh first, behind one timer (chrony's scheduler
+         * does the same): one event source and 16 bytes per host instead of a timer each. */
+        struct prioq *refresh_queue;
+        sd_event_source *refresh_timer;
         sd_event_source *apply_timer;
         sd_event_source *expire_timer;
         sd_event_source *save_timer;
@@ -117,10 +128,9 @@ static usec_t realtime_to_boottime(usec_t t) {
 }
 
 static void host_done(struct host *h) {
-        sd_event_source_disable_unref(h->timer);
-        h->timer = NULL;
-        free(h->name);
-        h->name = NULL;
+        prioq_remove(h->group->manager->refresh_queue, &h->queue_idx);
+        free(h->rejected);
+        h->rejected = NULL;
 }
 
 static void group_state_done(struct group_state *g) {
@@ -143,6 +153,8 @@ static void manager_free(struct manager *m) {
         /* The resolver first: freeing it drops its pending callbacks into the hosts. */
         resolver_free(m->resolver);
         groups_free(m->groups, m->n_groups);
+        prioq_free(m->refresh_queue);
+        sd_event_source_disable_unref(m->refresh_timer);
         nft_free(m->nft);
         sd_event_source_disable_unref(m->apply_timer);
         sd_event_source_disable_unref(m->expire_timer);
@@ -177,14 +189,12 @@ static int groups_new(struct manager *m, const struct config *c, struct group_st
                         goto fail;
                 }
                 g->n_hosts = g->config->n_hosts;
-                for (size_t j = 0; j < g->n_hosts; j++) {
-                        g->hosts[j].group = g;
-                        g->hosts[j].name = strdup(g->config->hosts[j]);
-                        if (!g->hosts[j].name) {
-                                r = -ENOMEM;
-                                goto fail;
-                        }
-                }
+                for (size_t j = 0; j < g->n_hosts; j++)
+                        g->hosts[j] = (struct host) {
+                                .group = g,
+                                .name = g->config->hosts[j],
+                                .queue_idx = PRIOQ_IDX_NULL,
+                        };
         }
         *ret = groups;
         *ret_n = c->n_groups;
@@ -192,6 +202,15 @@ static int groups_new(struct manager *m, const struct config *c, struct group_st
 fail:
         groups_free(groups, c->n_groups);
         return r;
+}
+
+/* Makes room in the refresh queue for every host of groups, so that scheduling never fails. */
+static int manager_reserve_hosts(struct manager *m, const struct group_state *groups, size_t n) {
+        size_t hosts = 0;
+
+        for (size_t i = 0; i < n; i++)
+                hosts += groups[i].n_hosts;
+        return prioq_reserve(m->refresh_queue, hosts);
 }
 
 static struct group_state *manager_find_group(struct manager *m, const char *name) {
@@ -705,6 +724,25 @@ static void on_entry_expired(const struct ledger *l, const struct ledger_entry *
                   ledger_host_name(l, e->host), a, g->config->name);
 }
 
+/* Makes sure the expiry timer fires no later than when: an answer only ever sets expiries to
+ * when or later, so this keeps the timer at or before the earliest one without looking at every
+ * address. If it fires early (the addresses were seen again meanwhile), on_expire_timer() looks
+ * once and arms it for the true earliest: every address is confirmed at least every validity/2,
+ * so that happens at most about once per validity/2, not once per answer. */
+static void manager_arm_expire_by(struct manager *m, usec_t when) {
+        usec_t armed;
+
+        if (m->mode != MANAGER_DAEMON)
+                return;
+        if (sd_event_source_get_enabled(m->expire_timer, NULL) > 0 &&
+            sd_event_source_get_time(m->expire_timer, &armed) >= 0 && armed <= when)
+                return;
+        (void) sd_event_source_set_time(m->expire_timer, when);
+        (void) sd_event_source_set_enabled(m->expire_timer, SD_EVENT_ONESHOT);
+}
+
+/* Arms the expiry timer for the earliest expiry of all: a pass over every address, for the
+ * expiry timer itself, start and reload. */
 static void manager_arm_expire(struct manager *m) {
         usec_t next = USEC_INFINITY;
 
@@ -739,34 +777,68 @@ static int on_expire_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 
 static void host_query(struct host *h);
 
-static int on_host_timer(sd_event_source *s, uint64_t usec, void *userdata) {
-        host_query(userdata);
+static int host_compare_refresh(const void *a, const void *b) {
+        const struct host *x = a, *y = b;
+
+        if (x->next_refresh != y->next_refresh)
+                return x->next_refresh < y->next_refresh ? -1 : 1;
+        /* Ties in configuration order, so the first round asks in the order of the file. */
+        return x < y ? -1 : x > y;
+}
+
+/* Arms the refresh timer for the first waiting host, or switches it off when none waits or the
+ * first one is due already (then answers in flight call manager_dispatch() again). */
+static void manager_arm_refresh(struct manager *m) {
+        const struct host *first = prioq_peek(m->refresh_queue);
+        usec_t now, accuracy;
+
+        if (m->mode != MANAGER_DAEMON || !m->refresh_timer)
+                return;
+        now = boottime_now(m);
+        if (!first || first->next_refresh <= now) {
+                (void) sd_event_source_set_enabled(m->refresh_timer, SD_EVENT_OFF);
+                return;
+        }
+        /* Up to a tenth of the delay late, so wake-ups can be batched; 0 would mean sd-event's
+         * default of 250 ms, not "exact". */
+        accuracy = CLAMP((first->next_refresh - now) / 10, USEC_PER_MSEC, REFRESH_ACCURACY_MAX_USEC);
+        (void) sd_event_source_set_time(m->refresh_timer, first->next_refresh);
+        (void) sd_event_source_set_time_accuracy(m->refresh_timer, accuracy);
+        (void) sd_event_source_set_enabled(m->refresh_timer, SD_EVENT_ONESHOT);
+}
+
+/* Asks DNS for every host whose refresh is due, as long as the resolver has fewer than
+ * DISPATCH_MAX queries of ours; then arms the timer for the next one. */
+static void manager_dispatch(struct manager *m) {
+        usec_t now = boottime_now(m);
+        struct host *h;
+
+        while ((h = prioq_peek(m->refresh_queue)) && h->next_refresh <= now &&
+               resolver_pending(m->resolver) < DISPATCH_MAX) {
+                prioq_remove(m->refresh_queue, &h->queue_idx);
+                host_query(h);
+        }
+        manager_arm_refresh(m);
+}
+
+static int on_refresh_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        manager_dispatch(userdata);
         return 0;
 }
 
+/* Puts h in the refresh queue for when (0: now) and re-arms the timer if h comes first. The
+ * queue has room for every host (manager_reserve_hosts()), so this cannot fail. */
 static void host_schedule(struct host *h, usec_t when) {
         struct manager *m = h->group->manager;
-        usec_t now, accuracy;
-        int r;
+        bool was_first = prioq_peek(m->refresh_queue) == h;
 
         h->next_refresh = when;
-        if (m->mode != MANAGER_DAEMON)
-                return;
-        /* 0 would mean sd-event's default of 250 ms, not "exact". */
-        now = boottime_now(m);
-        accuracy = CLAMP((when > now ? when - now : 0) / 10, USEC_PER_MSEC, REFRESH_ACCURACY_MAX_USEC);
-        if (!h->timer) {
-                r = sd_event_add_time(m->event, &h->timer, CLOCK_BOOTTIME, when, accuracy,
-                                      on_host_timer, h);
-                if (r < 0) {
-                        log_error_errno(r, "Failed to schedule the refresh of %s: %m", h->name);
-                        return;
-                }
-                return;
-        }
-        (void) sd_event_source_set_time(h->timer, when);
-        (void) sd_event_source_set_time_accuracy(h->timer, accuracy);
-        (void) sd_event_source_set_enabled(h->timer, SD_EVENT_ONESHOT);
+        if (h->queue_idx != PRIOQ_IDX_NULL)
+                prioq_reshuffle(m->refresh_queue, &h->queue_idx);
+        else
+                (void) prioq_put(m->refresh_queue, h, &h->queue_idx);
+        if (was_first || prioq_peek(m->refresh_queue) == h)
+                manager_arm_refresh(m);
 }
 
 /* True when this rejection was logged before; remembers up to REJECTED_MEMORY per host, then
@@ -777,6 +849,11 @@ static bool host_already_rejected(struct host *h, const struct ip_addr *a) {
                         return true;
         if (h->n_rejected == REJECTED_MEMORY)
                 return true;
+        if (!h->rejected) {
+                h->rejected = malloc(REJECTED_MEMORY * sizeof(*h->rejected));
+                if (!h->rejected)
+                        return false; /* logged every time, until memory is back */
+        }
         h->rejected[h->n_rejected++] = *a;
         if (h->n_rejected == REJECTED_MEMORY)
                 log_warning("%s: %d refused addresses logged; further ones from this host are dropped without a message.",
@@ -954,8 +1031,10 @@ static void host_on_result(struct resolver *r, const struct resolver_result *res
         manager_state_changed(m);
         host_schedule(h, now + delay);
 done:
-        if (added > 0 || n > 0)
-                manager_arm_expire(m);
+        if (n > 0)
+                manager_arm_expire_by(m, now + g->config->validity);
+        /* Before the check below: the last hosts of the first round may fail to start. */
+        manager_dispatch(m);
         if (m->ready)
                 manager_schedule_apply(m);
         else if (m->round_left == 0 && m->mode == MANAGER_DAEMON) {
@@ -976,25 +1055,30 @@ static void host_query(struct host *h) {
         r = resolver_query(m->resolver, h->name, h->group->config->family, host_on_result, h);
         if (r < 0) {
                 log_error_errno(r, "%s: failed to start DNS query: %m", h->name);
+                /* Not waited for by the first round: it will never answer. */
+                if (h->first_round) {
+                        h->first_round = false;
+                        m->round_left--;
+                }
                 host_schedule(h, boottime_now(m) + m->config->retry_min);
                 return;
         }
         h->in_flight = true;
 }
 
-/* Starts one query per host: the first round. */
+/* Makes every host due now and counts it in the first round, then hands the first of them to
+ * the resolver; answers take the rest along (manager_dispatch()). */
 static void manager_query_all(struct manager *m) {
         for (size_t i = 0; i < m->n_groups; i++)
                 for (size_t j = 0; j < m->groups[i].n_hosts; j++) {
                         struct host *h = &m->groups[i].hosts[j];
                         if (h->in_flight)
                                 continue;
-                        host_query(h);
-                        if (h->in_flight) {
-                                h->first_round = true;
-                                m->round_left++;
-                        }
+                        h->first_round = true;
+                        m->round_left++;
+                        host_schedule(h, 0);
                 }
+        manager_dispatch(m);
 }
 
 /* ---- reload ---- */
@@ -1005,12 +1089,42 @@ static void manager_query_all(struct manager *m) {
  * at the new validity from now; and each host's health and schedule, the schedule capped at the
  * new refresh (a shortened validity must not leave the next lookup after the expiry). Hosts that
  * were failing ask at once when the DNS servers changed. Returns 0 or -ENOMEM. */
+static int host_order_by_name(const void *a, const void *b) {
+        return strcmp((*(struct host *const *) a)->name, (*(struct host *const *) b)->name);
+}
+
+static int host_name_compare(size_t i, const void *key, const void *userdata) {
+        struct host *const *by_name = userdata;
+
+        return strcmp(by_name[i]->name, key);
+}
+
+/* The hosts of g sorted by name, for host_find() (a group may have thousands); NULL: -ENOMEM. */
+static struct host **group_hosts_by_name(const struct group_state *g) {
+        struct host **by_name = malloc(MAX(g->n_hosts, (size_t) 1) * sizeof(*by_name));
+
+        if (!by_name)
+                return NULL;
+        for (size_t i = 0; i < g->n_hosts; i++)
+                by_name[i] = &g->hosts[i];
+        qsort(by_name, g->n_hosts, sizeof(*by_name), host_order_by_name);
+        return by_name;
+}
+
+static struct host *host_find(struct host *const *by_name, size_t n, const char *name) {
+        bool found;
+        size_t at = binary_search(0, n, name, host_name_compare, by_name, &found);
+
+        return found ? by_name[at] : NULL;
+}
+
 static int groups_carry_over(const struct config *c, bool servers_changed, usec_t now,
                              const struct group_state *old, size_t n_old, struct group_state *new, size_t n_new) {
         for (size_t i = 0; i < n_new; i++) {
                 struct group_state *ng = &new[i];
                 const struct group_state *og = NULL;
                 const struct group *gc = ng->config;
+                _cleanup_free_ struct host **new_by_name = NULL, **old_by_name = NULL;
                 const struct ledger_entry *e;
                 usec_t refresh_cap;
                 size_t n;
@@ -1020,12 +1134,16 @@ static int groups_carry_over(const struct config *c, bool servers_changed, usec_
                                 og = &old[j];
                 if (!og)
                         continue;
+                new_by_name = group_hosts_by_name(ng);
+                old_by_name = group_hosts_by_name(og);
+                if (!new_by_name || !old_by_name)
+                        return -ENOMEM;
 
                 e = ledger_entries(og->ledger, &n);
                 for (size_t k = 0; k < n; k++) {
                         const char *host = ledger_host_name(og->ledger, e[k].host);
 
-                        if (group_find_host(ng, host) && group_has_family(gc, &e[k].addr) &&
+                        if (host_find(new_by_name, ng->n_hosts, host) && group_has_family(gc, &e[k].addr) &&
                             address_allowed(c, &e[k].addr) &&
                             ledger_restore(ng->ledger, host, &e[k].addr, MIN(e[k].expiry, now + gc->validity),
                                            e[k].last_seen) < 0)
@@ -1035,11 +1153,8 @@ static int groups_carry_over(const struct config *c, bool servers_changed, usec_
                 refresh_cap = now + (gc->refresh > 0 ? gc->refresh : gc->validity / 2);
                 for (size_t k = 0; k < ng->n_hosts; k++) {
                         struct host *nh = &ng->hosts[k];
-                        const struct host *oh = NULL;
+                        const struct host *oh = host_find(old_by_name, og->n_hosts, nh->name);
 
-                        for (size_t l = 0; l < og->n_hosts; l++)
-                                if (streq(og->hosts[l].name, nh->name))
-                                        oh = &og->hosts[l];
                         if (!oh)
                                 continue;
                         nh->failures = oh->failures;
@@ -1081,6 +1196,8 @@ static int manager_reload(struct manager *m) {
         }
         if (r >= 0)
                 r = groups_new(m, c, &groups, &n_groups);
+        if (r >= 0)
+                r = manager_reserve_hosts(m, groups, n_groups);
         if (r >= 0)
                 r = groups_carry_over(c, !streq_ptr(c->dns_servers, old_config->dns_servers), now,
                                       old_groups, n_old, groups, n_groups);
@@ -1134,12 +1251,14 @@ static int manager_reload(struct manager *m) {
                 manager_query_all(m);
                 if (m->round_left == 0) /* no hosts left: static addresses only */
                         manager_maybe_ready(m);
-        } else
+        } else {
                 for (size_t i = 0; i < m->n_groups; i++)
                         for (size_t j = 0; j < m->groups[i].n_hosts; j++) {
                                 struct host *h = &m->groups[i].hosts[j];
                                 host_schedule(h, MAX(h->next_refresh, now));
                         }
+                manager_dispatch(m);
+        }
         manager_state_changed(m);
         manager_arm_expire(m);
 
@@ -1189,7 +1308,11 @@ static int manager_new(const char *config_path, enum manager_mode mode, struct m
         if (r < 0)
                 return log_error_errno(r, "Failed to create event loop: %m");
 
-        r = groups_new(m, m->config, &m->groups, &m->n_groups);
+        r = prioq_new(host_compare_refresh, &m->refresh_queue);
+        if (r >= 0)
+                r = groups_new(m, m->config, &m->groups, &m->n_groups);
+        if (r >= 0)
+                r = manager_reserve_hosts(m, m->groups, m->n_groups);
         if (r < 0)
                 return log_oom();
 
@@ -1226,7 +1349,11 @@ static int manager_setup_daemon(struct manager *m) {
             (r = sd_event_add_signal(m->event, NULL, SIGHUP, on_sighup, m)) < 0)
                 return log_error_errno(r, "Failed to install signal handlers: %m");
 
-        r = sd_event_add_time(m->event, &m->apply_timer, CLOCK_MONOTONIC, 0, USEC_PER_MSEC, on_apply_timer, m);
+        r = sd_event_add_time(m->event, &m->refresh_timer, CLOCK_BOOTTIME, 0, USEC_PER_MSEC, on_refresh_timer, m);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(m->refresh_timer, SD_EVENT_OFF);
+        if (r >= 0)
+                r = sd_event_add_time(m->event, &m->apply_timer, CLOCK_MONOTONIC, 0, USEC_PER_MSEC, on_apply_timer, m);
         if (r >= 0)
                 r = sd_event_source_set_enabled(m->apply_timer, SD_EVENT_OFF);
         if (r >= 0)
