@@ -7,12 +7,14 @@
  * addresses is merged in O(k log k + k log(N/k)) comparisons plus at most one memmove pass, and
  * ledger_entries() hands out the array itself. Host names are interned: entries carry a small
  * index instead of a string. A group may have thousands of hosts, so names are found by a
- * binary search over an index sorted by name, and each host keeps its count of addresses: an
- * answer never walks all hosts or all addresses. Names no entry refers to any more are kept;
- * they are bounded by the hosts configured (plus those a state file restores). */
+ * binary search over an index sorted by name, and each host keeps the list of its addresses
+ * (unordered), so its count and earliest expiry cost a walk over its own addresses: an answer
+ * never walks all hosts or all addresses. Names no entry refers to any more are kept; they are
+ * bounded by the hosts configured (plus those a state file restores). */
 struct ledger_host {
         char *name;
-        size_t count; /* entries whose host this is */
+        struct ip_addr *addrs; /* of the entries whose host this is, in no order */
+        size_t count, allocated;
 };
 
 struct ledger {
@@ -42,8 +44,10 @@ int ledger_new(struct ledger **ret) {
 struct ledger *ledger_free(struct ledger *l) {
         if (!l)
                 return NULL;
-        for (size_t i = 0; i < l->n_hosts; i++)
+        for (size_t i = 0; i < l->n_hosts; i++) {
                 free(l->hosts[i].name);
+                free(l->hosts[i].addrs);
+        }
         free(l->hosts);
         free(l->by_name);
         free(l->entries);
@@ -113,13 +117,41 @@ static void host_forget_last(struct ledger *l) {
         size_t at = host_search(l, l->hosts[l->n_hosts - 1].name, &found);
 
         memmove(&l->by_name[at], &l->by_name[at + 1], (l->n_hosts - at - 1) * sizeof(*l->by_name));
-        free(l->hosts[--l->n_hosts].name);
+        l->n_hosts--;
+        free(l->hosts[l->n_hosts].name);
+        free(l->hosts[l->n_hosts].addrs);
 }
 
-/* Moves an entry to another host, keeping the counts. */
+/* Makes room for more addresses in host's list, so that the changes after it cannot fail. */
+static int host_reserve(struct ledger *l, uint32_t host, size_t more) {
+        struct ledger_host *h = &l->hosts[host];
+
+        return more > 0 ? grow_array((void **) &h->addrs, &h->allocated, h->count + more, sizeof(*h->addrs)) : 0;
+}
+
+/* Appends to host's list; host_reserve() made room. */
+static void host_add_address(struct ledger *l, uint32_t host, const struct ip_addr *a) {
+        struct ledger_host *h = &l->hosts[host];
+
+        h->addrs[h->count++] = *a;
+}
+
+static void host_remove_address(struct ledger *l, uint32_t host, const struct ip_addr *a) {
+        struct ledger_host *h = &l->hosts[host];
+
+        for (size_t i = 0; i < h->count; i++)
+                if (addr_compare(&h->addrs[i], a) == 0) {
+                        h->addrs[i] = h->addrs[--h->count];
+                        return;
+                }
+}
+
+/* Moves an entry to another host (which has room for it). */
 static void entry_set_host(struct ledger *l, struct ledger_entry *e, uint32_t host) {
-        l->hosts[e->host].count--;
-        l->hosts[host].count++;
+        if (e->host == host)
+                return;
+        host_remove_address(l, e->host, &e->addr);
+        host_add_address(l, host, &e->addr);
         e->host = host;
 }
 
@@ -176,7 +208,7 @@ int ledger_record(struct ledger *l, const char *host, const struct ip_addr *addr
         _cleanup_free_ size_t *position = NULL; /* per unique address: its index, or where it goes */
         _cleanup_free_ bool *found = NULL;
         usec_t expiry = usec_add(now, validity);
-        size_t n_unique, n_new = 0, at = 0, end, j;
+        size_t n_unique, n_new = 0, n_moved = 0, at = 0, end, j;
         uint32_t host_index;
         bool host_added;
         int r;
@@ -208,7 +240,12 @@ int ledger_record(struct ledger *l, const char *host, const struct ip_addr *addr
                 position[i] = at;
                 if (!found[i])
                         n_new++;
+                else if (l->entries[at].host != host_index)
+                        n_moved++;
         }
+        r = host_reserve(l, host_index, n_new + n_moved);
+        if (r < 0)
+                goto fail;
         if (n_new > 0) {
                 added = malloc(n_new * sizeof(struct ledger_entry));
                 if (!added) {
@@ -253,7 +290,8 @@ int ledger_record(struct ledger *l, const char *host, const struct ip_addr *addr
                 end = p;
         }
         l->n_entries += n_new;
-        l->hosts[host_index].count += n_new;
+        for (j = 0; j < n_new; j++)
+                host_add_address(l, host_index, &added[j].addr);
 
         /* Called with the ledger complete and consistent; e points into added[], a copy. */
         if (on_added)
@@ -291,6 +329,12 @@ int ledger_restore(struct ledger *l, const char *host, const struct ip_addr *add
         } else
                 at = entry_search(l->entries, 0, l->n_entries, addr, &found);
 
+        r = host_reserve(l, host_index, 1);
+        if (r < 0) {
+                if (host_added)
+                        host_forget_last(l);
+                return r;
+        }
         if (found) {
                 e = &l->entries[at];
                 if (expiry > e->expiry) {
@@ -316,7 +360,7 @@ int ledger_restore(struct ledger *l, const char *host, const struct ip_addr *add
                 .host = host_index,
         };
         l->n_entries++;
-        l->hosts[host_index].count++;
+        host_add_address(l, host_index, addr);
         return 0;
 }
 
@@ -337,22 +381,23 @@ size_t ledger_expire(struct ledger *l, usec_t now, ledger_entry_cb on_expired, v
         if (removed == 0)
                 return 0;
 
-        for (size_t i = 0; i < l->n_entries; i++) {
-                if (l->entries[i].expiry <= now) {
-                        l->hosts[l->entries[i].host].count--;
-                        continue;
+        for (size_t i = 0; i < l->n_entries; i++)
+                if (l->entries[i].expiry > now) {
+                        if (w != i)
+                                l->entries[w] = l->entries[i];
+                        w++;
                 }
-                if (w != i)
-                        l->entries[w] = l->entries[i];
-                w++;
-        }
         l->n_entries = w;
+        /* The hosts' lists again, in one pass: each only shrinks, so there is room. */
+        for (size_t i = 0; i < l->n_hosts; i++)
+                l->hosts[i].count = 0;
+        for (size_t i = 0; i < l->n_entries; i++)
+                host_add_address(l, l->entries[i].host, &l->entries[i].addr);
         return removed;
 }
 
-/* The two scans below are O(N). ledger_next_expiry() runs when the expiry timer fires, at start
- * and at a reload, never per answer (the manager keeps its timer early enough without it);
- * ledger_host_next_expiry() runs for a failed answer, over this group's addresses only. */
+/* O(N): for the expiry timer, start and reload, never per answer (the manager keeps its timer
+ * early enough without it). */
 
 usec_t ledger_next_expiry(const struct ledger *l) {
         usec_t next = USEC_INFINITY;
@@ -370,9 +415,14 @@ usec_t ledger_host_next_expiry(const struct ledger *l, const char *host) {
 
         if (!l || !host || !host_lookup(l, host, &h))
                 return next;
-        for (size_t i = 0; i < l->n_entries; i++)
-                if (l->entries[i].host == h)
-                        next = MIN(next, l->entries[i].expiry);
+        /* O(k log N) for the host's k addresses. */
+        for (size_t i = 0; i < l->hosts[h].count; i++) {
+                bool found;
+                size_t at = entry_search(l->entries, 0, l->n_entries, &l->hosts[h].addrs[i], &found);
+
+                if (found)
+                        next = MIN(next, l->entries[at].expiry);
+        }
         return next;
 }
 
