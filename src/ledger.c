@@ -14,7 +14,7 @@
 struct ledger_host {
         char *name;
         struct ip_addr *addrs; /* of the entries whose host this is, in no order */
-        size_t count, allocated;
+        uint32_t count, allocated; /* a ledger holds far fewer than 2^32 entries */
 };
 
 struct ledger {
@@ -122,11 +122,25 @@ static void host_forget_last(struct ledger *l) {
         free(l->hosts[l->n_hosts].addrs);
 }
 
-/* Makes room for more addresses in host's list, so that the changes after it cannot fail. */
+/* Makes room for more addresses in host's list, so that the changes after it cannot fail.
+ * Most hosts have one or two addresses: the list grows by half, from exactly what is needed
+ * (grow_array() would start at 8, 160 bytes a host). */
 static int host_reserve(struct ledger *l, uint32_t host, size_t more) {
         struct ledger_host *h = &l->hosts[host];
+        struct ip_addr *p;
+        size_t need = (size_t) h->count + more, n;
 
-        return more > 0 ? grow_array((void **) &h->addrs, &h->allocated, h->count + more, sizeof(*h->addrs)) : 0;
+        if (need <= h->allocated)
+                return 0;
+        if (need > UINT32_MAX)
+                return -ENOMEM;
+        n = MIN(MAX(need, (size_t) h->allocated + h->allocated / 2), (size_t) UINT32_MAX);
+        p = realloc(h->addrs, n * sizeof(*p));
+        if (!p)
+                return -ENOMEM;
+        h->addrs = p;
+        h->allocated = (uint32_t) n;
+        return 0;
 }
 
 /* Appends to host's list; host_reserve() made room. */

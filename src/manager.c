@@ -329,7 +329,8 @@ static char *group_comment(const struct group *g) {
         fprintf(f, "%s%s%s", g->product ?: "", g->product && g->description ? ": " : "", g->description ?: "");
         if (!g->product && !g->description)
                 fprintf(f, "%s", g->name);
-        for (size_t i = 0; i < g->n_hosts; i++)
+        /* What goes beyond 127 bytes is cut below: no need to hold all of a thousand names. */
+        for (size_t i = 0; i < g->n_hosts && ftell(f) <= 128; i++)
                 fprintf(f, "%s%s", i == 0 ? " (" : " ", g->hosts[i]);
         if (g->n_hosts > 0)
                 fputc(')', f);
