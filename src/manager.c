@@ -57,7 +57,9 @@ struct host {
         bool warned_cut;
         bool empty_logged;     /* NXDOMAIN / empty answer said once, until addresses come back */
         uint8_t n_rejected;
-        char last_error[64];
+        /* The last failure's reason while failing, else NULL (host_set_error()); allocated, as
+         * most hosts never have one. */
+        char *error_text;
         /* Allocated at the first refused address: almost no host ever has one. */
         struct ip_addr *rejected;
 };
@@ -131,6 +133,15 @@ static void host_done(struct host *h) {
         prioq_remove(h->group->manager->refresh_queue, &h->queue_idx);
         free(h->rejected);
         h->rejected = NULL;
+        free(h->error_text);
+        h->error_text = NULL;
+}
+
+/* Sets (or with NULL or "" clears) the reason of the host's failure. Out of memory the reason
+ * is lost, nothing else: it is only shown. At most as long as the state file keeps it. */
+static void host_set_error(struct host *h, const char *text) {
+        free(h->error_text);
+        h->error_text = isempty(text) ? NULL : strndup(text, sizeof(((struct state_host *) NULL)->last_error) - 1);
 }
 
 static void group_state_done(struct group_state *g) {
@@ -434,7 +445,7 @@ static int manager_state_build(struct manager *m, struct state *s) {
                         };
                         snprintf(sh.group, sizeof(sh.group), "%s", g->config->name);
                         snprintf(sh.host, sizeof(sh.host), "%s", h->name);
-                        snprintf(sh.last_error, sizeof(sh.last_error), "%s", h->last_error);
+                        snprintf(sh.last_error, sizeof(sh.last_error), "%s", h->error_text ?: "");
                         if (state_add_host(s, &sh) < 0)
                                 return -ENOMEM;
                 }
@@ -556,7 +567,7 @@ static void manager_restore_state(struct manager *m) {
                 h->last_failure = sh->last_failure;
                 h->failing_since = sh->failing_since;
                 h->failures = sh->failures;
-                snprintf(h->last_error, sizeof(h->last_error), "%s", sh->last_error);
+                host_set_error(h, sh->last_error);
         }
         log_event(LOG_INFO, MESSAGE_STATE_RESTORED, NULL, NULL, NULL,
                   "Restored %zu address%s from %s (%zu expired, no longer configured or no longer allowed).",
@@ -985,7 +996,7 @@ static void host_on_result(struct resolver *r, const struct resolver_result *res
                 h->failures = 0;
                 h->failing_since = 0;
                 h->last_success = now_r;
-                h->last_error[0] = 0;
+                host_set_error(h, NULL);
                 h->warned_expiry = false;
                 delay = schedule_after_success(n > 0 ? res->min_ttl : USEC_INFINITY, g->config->refresh,
                                                c->refresh_min, g->config->validity);
@@ -1011,7 +1022,7 @@ static void host_on_result(struct resolver *r, const struct resolver_result *res
                                   res->error_text ?: strerror(-res->error), h->failures + 1);
                 h->failures++;
                 h->last_failure = now_r;
-                snprintf(h->last_error, sizeof(h->last_error), "%s", res->error_text ?: strerror(-res->error));
+                host_set_error(h, res->error_text ?: strerror(-res->error));
                 (void) getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK);
                 expiry = ledger_host_next_expiry(g->ledger, h->name);
                 /* Backoff, but never past the last tenth of the validity: the warning below must get
@@ -1164,7 +1175,7 @@ static int groups_carry_over(const struct config *c, bool servers_changed, usec_
                         nh->failing_since = oh->failing_since;
                         nh->warned_expiry = oh->warned_expiry;
                         nh->empty_logged = oh->empty_logged;
-                        memcpy(nh->last_error, oh->last_error, sizeof(nh->last_error));
+                        host_set_error(nh, oh->error_text);
                         /* 0: ask now. An answer in flight is dropped with the old resolver. */
                         if (oh->in_flight || (servers_changed && oh->failures > 0) || oh->next_refresh == 0)
                                 nh->next_refresh = 0;
