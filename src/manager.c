@@ -499,7 +499,6 @@ struct restore {
         struct restore_records *groups; /* per m->groups[] */
         struct restore_host *hosts;
         size_t n_hosts, allocated_hosts;
-        uint64_t size;                  /* of the address lines the next save writes for these */
         size_t dropped;                 /* expired, not configured or not allowed */
 };
 
@@ -559,8 +558,6 @@ static int restore_on_address(const struct state_address *a, void *userdata) {
                 .expiry = expiry,
                 .last_seen = last_seen,
         };
-        rs->size += state_address_size(a->group, a->host, &a->addr, restore_to_realtime(rs, expiry),
-                                       restore_to_realtime(rs, last_seen));
         return 0;
 }
 
@@ -620,73 +617,68 @@ static int restore_new(struct manager *m, struct restore *ret) {
 
 struct restore_rank {
         usec_t expiry;
-        uint32_t group_index;
-        size_t index;
+        uint64_t size;
 };
 
 static int restore_rank_compare(const void *a, const void *b) {
         const struct restore_rank *x = a, *y = b;
 
-        if (x->expiry != y->expiry)
-                return x->expiry > y->expiry ? -1 : 1;
-        if (x->group_index != y->group_index)
-                return x->group_index < y->group_index ? -1 : 1;
-        return x->index < y->index ? -1 : x->index > y->index;
+        return x->expiry > y->expiry ? -1 : x->expiry < y->expiry;
 }
 
 /* Everything restored must fit in the next save: the host lines the configuration adds may not
- * have been in the file. Rarely needed (a file near the size limit); then the addresses that
- * expire first go. Returns how many were dropped, or -ENOMEM. */
-static ssize_t restore_fit(struct restore *rs) {
+ * have been in the file, and times may be written with more digits than the file had. Rarely
+ * needed (a file near the size limit); then the addresses that expire first go, all those of
+ * one expiry together. Returns how many were dropped, or -ENOMEM. */
+static ssize_t restore_fit(struct manager *m, const struct restore *rs) {
         _cleanup_free_ struct restore_rank *rank = NULL;
         uint64_t budget = STATE_FILE_MAX - state_frame_size_max(), used = 0;
         size_t n = 0, k = 0, dropped = 0;
+        usec_t threshold;
 
-        for (size_t i = 0; i < rs->m->n_groups; i++)
-                for (size_t j = 0; j < rs->m->groups[i].n_hosts; j++)
-                        budget -= MIN(budget, state_host_size_max(rs->m->groups[i].config->name,
-                                                                  rs->m->groups[i].hosts[j].name));
-        if (rs->size <= budget)
+        for (size_t i = 0; i < m->n_groups; i++) {
+                const struct group_state *g = &m->groups[i];
+                const struct ledger_entry *e = ledger_entries(g->ledger, &n);
+
+                for (size_t j = 0; j < g->n_hosts; j++)
+                        budget -= MIN(budget, state_host_size_max(g->config->name, g->hosts[j].name));
+                for (size_t j = 0; j < n; j++)
+                        used += state_address_size(g->config->name, ledger_host_name(g->ledger, e[j].host), &e[j].addr,
+                                                   restore_to_realtime(rs, e[j].expiry),
+                                                   restore_to_realtime(rs, e[j].last_seen));
+        }
+        if (used <= budget)
                 return 0;
 
-        for (size_t i = 0; i < rs->m->n_groups; i++)
-                n += rs->groups[i].n;
+        n = 0;
+        for (size_t i = 0; i < m->n_groups; i++) {
+                size_t n_group;
+                ledger_entries(m->groups[i].ledger, &n_group);
+                n += n_group;
+        }
         rank = malloc(n * sizeof(*rank));
         if (!rank)
                 return -ENOMEM;
-        for (size_t i = 0; i < rs->m->n_groups; i++)
-                for (size_t j = 0; j < rs->groups[i].n; j++)
+        for (size_t i = 0; i < m->n_groups; i++) {
+                const struct group_state *g = &m->groups[i];
+                size_t n_group;
+                const struct ledger_entry *e = ledger_entries(g->ledger, &n_group);
+
+                for (size_t j = 0; j < n_group; j++)
                         rank[k++] = (struct restore_rank) {
-                                .expiry = rs->groups[i].items[j].expiry,
-                                .group_index = (uint32_t) i,
-                                .index = j,
+                                .expiry = e[j].expiry,
+                                .size = state_address_size(g->config->name, ledger_host_name(g->ledger, e[j].host),
+                                                           &e[j].addr, restore_to_realtime(rs, e[j].expiry),
+                                                           restore_to_realtime(rs, e[j].last_seen)),
                         };
+        }
         qsort(rank, n, sizeof(*rank), restore_rank_compare);
-        for (k = 0; k < n; k++) {
-                const struct group_state *g = &rs->m->groups[rank[k].group_index];
-                struct ledger_entry *e = &rs->groups[rank[k].group_index].items[rank[k].index];
-                uint64_t size = state_address_size(g->config->name, g->hosts[e->host].name, &e->addr,
-                                                   restore_to_realtime(rs, e->expiry),
-                                                   restore_to_realtime(rs, e->last_seen));
-
-                if (used + size <= budget) {
-                        used += size;
-                        continue;
-                }
-                /* Marked for removal: a restored entry never has expiry 0. */
-                e->expiry = 0;
-                dropped++;
-        }
-        for (size_t i = 0; i < rs->m->n_groups; i++) {
-                struct restore_records *records = &rs->groups[i];
-                size_t w = 0;
-
-                for (size_t j = 0; j < records->n; j++)
-                        if (records->items[j].expiry != 0)
-                                records->items[w++] = records->items[j];
-                records->n = w;
-        }
-        rs->size = used;
+        used = 0;
+        for (k = 0; k < n && used + rank[k].size <= budget; k++)
+                used += rank[k].size;
+        threshold = rank[k].expiry; /* k < n: the whole did not fit */
+        for (size_t i = 0; i < m->n_groups; i++)
+                dropped += ledger_expire(m->groups[i].ledger, threshold, NULL, NULL);
         return (ssize_t) dropped;
 }
 
@@ -738,11 +730,6 @@ static void manager_restore_state(struct manager *m) {
                 return;
         }
 
-        unfit = restore_fit(&rs);
-        if (unfit < 0) {
-                log_oom();
-                return;
-        }
         for (size_t i = 0; i < m->n_groups; i++) {
                 struct group_state *g = &m->groups[i];
                 _cleanup_free_ const char **names = calloc(MAX(g->n_hosts, 1u), sizeof(char *));
@@ -771,6 +758,12 @@ static void manager_restore_state(struct manager *m) {
                         most_host = g->hosts[stats.most_over].name;
                 }
         }
+        unfit = restore_fit(m, &rs);
+        if (unfit < 0) {
+                log_oom();
+                unfit = 0;
+        }
+        restored -= MIN(restored, (size_t) unfit);
         for (size_t i = 0; i < rs.n_hosts; i++) {
                 const struct restore_host *rh = &rs.hosts[i];
                 struct host *h = &m->groups[rh->group_index].hosts[rh->host_index];
