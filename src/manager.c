@@ -743,7 +743,7 @@ static void manager_restore_state(struct manager *m) {
                 for (size_t j = 0; j < g->n_hosts; j++)
                         names[j] = g->hosts[j].name;
                 r = ledger_restore_many(g->ledger, names, g->n_hosts, TAKE_PTR(rs.groups[i].items), rs.groups[i].n,
-                                        m->config->max_addresses, &stats);
+                                        MIN(m->config->max_addresses, RESOLVER_MAX_ADDRS), &stats);
                 if (r < 0) {
                         log_error_errno(r, "Failed to restore group %s from the state file: %m", g->config->name);
                         continue;
@@ -779,7 +779,8 @@ static void manager_restore_state(struct manager *m) {
         if (over > 0)
                 log_warning("State file %s: dropped %zu address%s beyond max_addresses=%u per family of %zu host%s, "
                             "keeping the latest to expire (the most from %s: %zu).",
-                            m->config->state_file, over, over == 1 ? "" : "es", m->config->max_addresses,
+                            m->config->state_file, over, over == 1 ? "" : "es",
+                            MIN(m->config->max_addresses, RESOLVER_MAX_ADDRS),
                             hosts_over, hosts_over == 1 ? "" : "s", most_host, most);
         if (unfit > 0)
                 log_warning("State file %s: dropped the %zd address%s expiring first, so that the next save stays within the state file's limit of 64 MiB.",

@@ -12,10 +12,6 @@
  * a dual-stack host takes two. */
 #define RESOLVER_MAX_INFLIGHT 64
 
-/* Addresses accepted per family and answer. A 64 KiB TCP answer holds at most ~4000 A
- * records; nobody legitimate sends more than a few dozen. */
-#define RESOLVER_MAX_ADDRS 1024
-
 /* c-ares 1.18 waits timeout << (attempt / nservers) per attempt and tries every server
  * `tries` times: with 1000 ms and 2 tries one dead server fails after 1 s + 2 s = 3 s
  * (two servers: 6 s) instead of the 75 s of the defaults (5 s, 4 tries, resolv.conf). A

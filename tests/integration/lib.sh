@@ -37,7 +37,8 @@
 #   The daemon (the real allowlistd, $ALLOWLISTD):
 #   daemon_config TEXT        writes TEXT to DAEMON_CONF ($TEST_DIR/allowlistd.conf).
 #   daemon_start [ARGS...]    starts it in the background with a NOTIFY_SOCKET the test owns
-#                             (messages in NOTIFY_LOG), stderr in DAEMON_LOG; waits for READY=1.
+#                             (messages in NOTIFY_LOG), stderr in DAEMON_LOG; waits for READY=1
+#                             (DAEMON_READY_TIMEOUT seconds, 30 unless set).
 #   daemon_stop [SIGNAL]      signals it (TERM) and waits; its exit code is in DAEMON_RC.
 #   set_elements FAMILY TABLE SET   the set's elements as nft -j shows them, sorted, one a line
 #                             (addresses, PREFIX/LEN for prefixes); nothing when it is empty.
@@ -290,7 +291,7 @@ daemon_start() {
         NOTIFY_SOCKET="$TEST_DIR/notify.sock" "$ALLOWLISTD" -c "$DAEMON_CONF" "$@" 2>>"$DAEMON_LOG" &
         DAEMON_PID=$!
         at_exit 'daemon_stop KILL'
-        wait_until 30 _daemon_ready || fail "allowlistd did not send READY=1"
+        wait_until "${DAEMON_READY_TIMEOUT:-30}" _daemon_ready || fail "allowlistd did not send READY=1"
 }
 
 daemon_stop() {
