@@ -10,6 +10,9 @@ require_root_netns "$@"
 dns_set a.vendor.test 192.0.2.1
 dns_start
 STATE="$TEST_DIR/state"
+# Generous (a sanitizer build on a loaded machine): the quadratic restore this guards against
+# took minutes for 10^6 records, and the cap is checked exactly besides.
+DAEMON_READY_TIMEOUT=120
 daemon_config "[daemon]
 dns_servers = $DNS_SERVERS
 state_file = $STATE
@@ -21,6 +24,22 @@ hosts = a.vendor.test
 allow = tcp/443
 validity = 1h
 refresh = 30m"
+
+# Under AddressSanitizer the shadow memory and quarantine make peak RSS meaningless: the bounds
+# are then reported, not asserted.
+SANITIZED=0
+ldd "$ALLOWLISTD" 2>/dev/null | grep -q 'libasan' && SANITIZED=1
+
+# within_kb KB LIMIT_KB WHAT
+within_kb() {
+        if (( $1 < $2 )); then
+                echo "ok: $3: VmHWM $1 kB < $2 kB"
+        elif (( SANITIZED )); then
+                echo "ok: $3: VmHWM $1 kB (not checked against $2 kB under AddressSanitizer)"
+        else
+                fail "$3: VmHWM $1 kB, more than $2 kB"
+        fi
+}
 
 hwm_kb() {
         awk '/^VmHWM:/ { print $2 }' "/proc/$DAEMON_PID/status"
@@ -44,8 +63,7 @@ refused() {
         grep -qF "$2" "$DAEMON_LOG" || fail "$1: the reason is not given: $(grep -i 'state file' "$DAEMON_LOG")"
         grep -qF "moved it to $STATE.bad-" "$DAEMON_LOG" || fail "$1: where it went is not said"
         assert_eq "192.0.2.1" "$(set_elements inet allowlistd g_v4)" "$1: nothing restored, DNS's answer in place"
-        (( HWM < 32768 )) || fail "$1: VmHWM $HWM kB, more than 32 MiB"
-        echo "ok: $1: VmHWM $HWM kB < 32 MiB"
+        within_kb "$HWM" 32768 "$1"
 }
 
 # ---- over the size cap: 65 MiB of records, never read
@@ -83,8 +101,7 @@ grep -qF "dropped 999488 addresses beyond max_addresses=256 per family of 1 host
         fail "the cap is not reported: $(grep -i 'state file' "$DAEMON_LOG")"
 # 40 bytes per record while they are sorted (the file itself takes 60): the bound is the
 # file's size, and far from the 328 bytes per record of a parsed record.
-(( HWM < 160 * 1024 )) || fail "1,000,000 records: VmHWM $HWM kB"
-echo "ok: 1,000,000 records: VmHWM $HWM kB"
+within_kb "$HWM" $(( 160 * 1024 )) "1,000,000 records"
 daemon_stop
 assert_eq 513 "$(grep -c '^address ' "$STATE")" "1,000,000 records: the next save has what was kept"
 
