@@ -329,6 +329,8 @@ static int restore_cap_hosts(struct ledger_entry *entries, size_t *n, size_t n_h
         _cleanup_free_ bool *drop = NULL;
         size_t n_over = 0, w = 0;
 
+        if (*n == 0)
+                return 0;
         count = calloc(n_hosts * 2, sizeof(size_t));
         if (!count)
                 return -ENOMEM;
@@ -418,7 +420,8 @@ int ledger_restore_many(struct ledger *l, const char *const *hosts, size_t n_hos
         }
 
         /* One sort by address puts each address's records together, best first. */
-        qsort(records, n, sizeof(*records), restore_compare_address);
+        if (n > 0)
+                qsort(records, n, sizeof(*records), restore_compare_address);
         for (size_t i = 0; i < n; i++) {
                 if (w > 0 && addr_compare(&records[w - 1].addr, &records[i].addr) == 0) {
                         stats.duplicates++;

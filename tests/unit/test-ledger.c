@@ -939,6 +939,10 @@ static void test_restore_many_edges(void) {
         ASSERT_EQ(0, ledger_restore_many(l, hosts, 1, NULL, 0, 256, NULL));
         ledger_entries(l, &n);
         ASSERT_UEQ(0, n);
+        /* A group without hosts (static entries only) restores nothing, successfully. */
+        ledger_free(l);
+        ASSERT_EQ(0, ledger_new(&l));
+        ASSERT_EQ(0, ledger_restore_many(l, NULL, 0, NULL, 0, 256, NULL));
 }
 
 /* ---- 100,000 entries, IPv4 and IPv6 mixed ---- */

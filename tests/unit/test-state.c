@@ -564,12 +564,13 @@ static void test_limits_agree(void) {
         ASSERT_UEQ(STATE_ADDRESSES_MAX, c.addresses);
         ASSERT_UEQ(2, c.hosts);
 
-        /* One more address than a file may hold: refused by the writer, nothing replaced. */
+        /* One more host than a file may hold: refused by the writer, nothing replaced (the
+         * reader refuses 1,000,001 addresses: test_record_limit). */
         ASSERT_EQ(0, state_writer_new(path, 2, &w));
-        for (size_t i = 0; i < STATE_ADDRESSES_MAX; i++)
-                ASSERT_EQ(0, state_writer_address(w, "g", "a.b", &a, 1, 1));
-        ASSERT_EQ(-E2BIG, state_writer_address(w, "g", "a.b", &a, 1, 1));
+        for (size_t i = 0; i < STATE_HOSTS_MAX; i++)
+                ASSERT_EQ(0, state_writer_host(w, &(struct state_host) { .group = "g", .host = "a.b" }));
         ASSERT_EQ(-E2BIG, state_writer_host(w, &(struct state_host) { .group = "g", .host = "a.b" }));
+        ASSERT_EQ(-E2BIG, state_writer_address(w, "g", "a.b", &a, 1, 1));
         ASSERT_EQ(-E2BIG, state_writer_commit(w));
         state_writer_free(w);
 
