@@ -47,7 +47,7 @@ struct ledger_restore_stats {
         size_t duplicates;       /* records of an address that another record carries with a later expiry */
         size_t over_limit;       /* records beyond max_per_family of their host */
         size_t hosts_over_limit; /* hosts that had such records */
-        uint32_t most_over;      /* the host (index into hosts) with the most of them */
+        uint32_t most_over;      /* the host with the most of them: ledger_host_name() */
         size_t most_over_count;
 };
 
@@ -67,13 +67,14 @@ int ledger_restore_many(struct ledger *l, const char *const *hosts, size_t n_hos
  * goes. Returns how many were removed. */
 size_t ledger_expire(struct ledger *l, usec_t now, ledger_entry_cb on_expired, void *userdata);
 
-/* Earliest expiry in the ledger, USEC_INFINITY when empty. */
+/* Earliest expiry in the ledger, USEC_INFINITY when empty. O(N): not for every answer. */
 usec_t ledger_next_expiry(const struct ledger *l);
 
-/* Earliest expiry among the addresses last seen for host, USEC_INFINITY when none. */
+/* Earliest expiry among the addresses last seen for host, USEC_INFINITY when none. O(k log N)
+ * for the host's k addresses. */
 usec_t ledger_host_next_expiry(const struct ledger *l, const char *host);
 
-/* Number of addresses last seen for host (for "now 14 addresses"). */
+/* Number of addresses last seen for host (for "now 14 addresses"). O(log hosts). */
 size_t ledger_host_count(const struct ledger *l, const char *host);
 
 /* All entries, sorted by address (addr_compare), valid until the next modifying call. */
