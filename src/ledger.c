@@ -378,6 +378,200 @@ int ledger_restore(struct ledger *l, const char *host, const struct ip_addr *add
         return 0;
 }
 
+/* Restore order: by address; of one address the record to keep first. */
+static int restore_compare_address(const void *a, const void *b) {
+        const struct ledger_entry *x = a, *y = b;
+        int c = addr_compare(&x->addr, &y->addr);
+
+        if (c != 0)
+                return c;
+        if (x->expiry != y->expiry)
+                return x->expiry > y->expiry ? -1 : 1;
+        if (x->last_seen != y->last_seen)
+                return x->last_seen > y->last_seen ? -1 : 1;
+        return x->host < y->host ? -1 : x->host > y->host;
+}
+
+/* Within one host and family, the address to keep first. */
+static int restore_compare_newest(const void *a, const void *b, void *userdata) {
+        const struct ledger_entry *entries = userdata;
+        const struct ledger_entry *x = &entries[*(const size_t *) a], *y = &entries[*(const size_t *) b];
+
+        if (x->host != y->host)
+                return x->host < y->host ? -1 : 1;
+        if (x->addr.family != y->addr.family)
+                return x->addr.family < y->addr.family ? -1 : 1;
+        if (x->expiry != y->expiry)
+                return x->expiry > y->expiry ? -1 : 1;
+        if (x->last_seen != y->last_seen)
+                return x->last_seen > y->last_seen ? -1 : 1;
+        return addr_compare(&x->addr, &y->addr);
+}
+
+static size_t family_slot(uint32_t host, const struct ip_addr *a) {
+        return (size_t) host * 2 + (a->family == AF_INET ? 0 : 1);
+}
+
+/* Drops what is beyond max_per_family of each host and family from entries (unique, in address
+ * order), keeping that order. Only hosts over the limit are sorted, so the usual file costs one
+ * counting pass. */
+static int restore_cap_hosts(struct ledger_entry *entries, size_t *n, size_t n_hosts, size_t max_per_family,
+                             struct ledger_restore_stats *stats) {
+        _cleanup_free_ size_t *count = NULL, *over = NULL, *dropped_per_host = NULL;
+        _cleanup_free_ bool *drop = NULL;
+        size_t n_over = 0, w = 0;
+
+        if (*n == 0)
+                return 0;
+        count = calloc(n_hosts * 2, sizeof(size_t));
+        if (!count)
+                return -ENOMEM;
+        for (size_t i = 0; i < *n; i++)
+                count[family_slot(entries[i].host, &entries[i].addr)]++;
+        for (size_t i = 0; i < *n; i++)
+                if (count[family_slot(entries[i].host, &entries[i].addr)] > max_per_family)
+                        n_over++;
+        if (n_over == 0)
+                return 0;
+
+        over = malloc(n_over * sizeof(size_t));
+        drop = calloc(*n, sizeof(bool));
+        dropped_per_host = calloc(n_hosts, sizeof(size_t));
+        if (!over || !drop || !dropped_per_host)
+                return -ENOMEM;
+        n_over = 0;
+        for (size_t i = 0; i < *n; i++)
+                if (count[family_slot(entries[i].host, &entries[i].addr)] > max_per_family)
+                        over[n_over++] = i;
+        qsort_r(over, n_over, sizeof(size_t), restore_compare_newest, entries);
+        for (size_t i = 0, run = 0; i < n_over; i++) {
+                const struct ledger_entry *e = &entries[over[i]];
+
+                if (i > 0 && family_slot(entries[over[i - 1]].host, &entries[over[i - 1]].addr) !=
+                             family_slot(e->host, &e->addr))
+                        run = 0;
+                if (run++ < max_per_family)
+                        continue;
+                drop[over[i]] = true;
+                dropped_per_host[e->host]++;
+                stats->over_limit++;
+        }
+        for (size_t h = 0; h < n_hosts; h++) {
+                if (dropped_per_host[h] == 0)
+                        continue;
+                stats->hosts_over_limit++;
+                if (dropped_per_host[h] > stats->most_over_count) {
+                        stats->most_over_count = dropped_per_host[h];
+                        stats->most_over = (uint32_t) h;
+                }
+        }
+        for (size_t i = 0; i < *n; i++)
+                if (!drop[i])
+                        entries[w++] = entries[i];
+        *n = w;
+        return 0;
+}
+
+/* Takes every host back out of a ledger that has no entries (a failed bulk restore). */
+static void hosts_forget_all(struct ledger *l) {
+        while (l->n_hosts > 0)
+                host_forget_last(l);
+}
+
+int ledger_restore_many(struct ledger *l, const char *const *hosts, size_t n_hosts,
+                        struct ledger_entry *records, size_t n, size_t max_per_family,
+                        struct ledger_restore_stats *ret_stats) {
+        struct ledger_restore_stats stats = { 0 };
+        _cleanup_free_ uint32_t *map = NULL; /* index in hosts -> the ledger's own index */
+        bool interning = false;
+        size_t w = 0;
+        int r;
+
+        if (!l || (n_hosts > 0 && !hosts) || (n > 0 && !records)) {
+                r = -EINVAL;
+                goto fail;
+        }
+        if (l->n_entries > 0 || l->n_hosts > 0) {
+                r = -EBUSY;
+                goto fail;
+        }
+        if (n_hosts > UINT32_MAX || n_hosts > SIZE_MAX / 2 / sizeof(size_t)) {
+                r = -ENOMEM;
+                goto fail;
+        }
+        for (size_t i = 0; i < n; i++)
+                if (records[i].host >= n_hosts) {
+                        r = -EINVAL;
+                        goto fail;
+                }
+
+        map = malloc(MAX(n_hosts, 1u) * sizeof(*map));
+        if (!map) {
+                r = -ENOMEM;
+                goto fail;
+        }
+        interning = true; /* the ledger was empty: a failure takes every host back */
+        for (size_t i = 0; i < n_hosts; i++) {
+                bool added;
+
+                r = host_intern(l, hosts[i], &map[i], &added);
+                if (r < 0)
+                        goto fail;
+        }
+        for (size_t i = 0; i < n; i++)
+                records[i].host = map[records[i].host];
+
+        /* One sort by address puts each address's records together, best first. */
+        if (n > 0)
+                qsort(records, n, sizeof(*records), restore_compare_address);
+        for (size_t i = 0; i < n; i++) {
+                if (w > 0 && addr_compare(&records[w - 1].addr, &records[i].addr) == 0) {
+                        stats.duplicates++;
+                        continue;
+                }
+                records[w++] = records[i];
+        }
+        r = restore_cap_hosts(records, &w, l->n_hosts, max_per_family, &stats);
+        if (r < 0)
+                goto fail;
+
+        /* Each host's list of its addresses, sized exactly: counted first, then filled. */
+        for (size_t i = 0; i < w; i++)
+                l->hosts[records[i].host].count++;
+        for (size_t h = 0; h < l->n_hosts; h++) {
+                size_t count = l->hosts[h].count;
+
+                l->hosts[h].count = 0;
+                r = host_reserve(l, (uint32_t) h, count);
+                if (r < 0)
+                        goto fail;
+        }
+        for (size_t i = 0; i < w; i++)
+                host_add_address(l, records[i].host, &records[i].addr);
+
+        /* A file with far more than the limits allow must not keep its size in memory. */
+        if (w < n / 2) {
+                struct ledger_entry *shrunk = realloc(records, MAX(w, 1u) * sizeof(*records));
+                if (shrunk) {
+                        records = shrunk;
+                        n = MAX(w, 1u);
+                }
+        }
+        free(l->entries);
+        l->entries = records;
+        l->n_entries = w;
+        l->n_allocated = n;
+        if (ret_stats)
+                *ret_stats = stats;
+        return 0;
+
+fail:
+        if (interning)
+                hosts_forget_all(l);
+        free(records);
+        return r;
+}
+
 size_t ledger_expire(struct ledger *l, usec_t now, ledger_entry_cb on_expired, void *userdata) {
         size_t removed = 0, w = 0;
 

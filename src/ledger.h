@@ -42,6 +42,27 @@ int ledger_record(struct ledger *l, const char *host, const struct ip_addr *addr
 int ledger_restore(struct ledger *l, const char *host, const struct ip_addr *addr,
                    usec_t expiry, usec_t last_seen);
 
+/* What ledger_restore_many() left out. */
+struct ledger_restore_stats {
+        size_t duplicates;       /* records of an address that another record carries with a later expiry */
+        size_t over_limit;       /* records beyond max_per_family of their host */
+        size_t hosts_over_limit; /* hosts that had such records */
+        uint32_t most_over;      /* the host with the most of them: ledger_host_name() */
+        size_t most_over_count;
+};
+
+/* Fills an empty ledger from a state file's records in O(n log n), as if each host had
+ * answered with its own addresses: of the records of one address the one with the latest
+ * expiry wins (then the latest last_seen, then the lowest host index), and each host keeps at
+ * most max_per_family addresses per family, those with the latest expiry (then the latest
+ * last_seen, then the lowest address), like an answer cut at max_addresses. records[i].host
+ * indexes hosts[] (n_hosts names, all interned). records (malloc()ed) is always taken over: it
+ * becomes the ledger's array, or is freed on failure. Returns 0, -EBUSY when the ledger is not
+ * empty, -EINVAL for a host index out of range, or -ENOMEM (ledger unchanged). */
+int ledger_restore_many(struct ledger *l, const char *const *hosts, size_t n_hosts,
+                        struct ledger_entry *records, size_t n, size_t max_per_family,
+                        struct ledger_restore_stats *ret_stats);
+
 /* Removes every entry with expiry <= now, calling on_expired (may be NULL) for each before it
  * goes. Returns how many were removed. */
 size_t ledger_expire(struct ledger *l, usec_t now, ledger_entry_cb on_expired, void *userdata);

@@ -10,6 +10,10 @@
  * in flight, CNAME chains followed, TCP retry on truncation. */
 struct resolver;
 
+/* Addresses accepted per family and answer. A 64 KiB TCP answer holds at most ~4000 A
+ * records; nobody legitimate sends more than a few dozen. */
+#define RESOLVER_MAX_ADDRS 1024
+
 /* The outcome of one resolver_query(): every family asked for, combined. */
 struct resolver_result {
         const char *host;

@@ -21,12 +21,12 @@
  *
  * Fields are separated by exactly one space; times are CLOCK_REALTIME usec, 0 = never. The
  * last line holds the number of address and host lines and the FNV-1a 64 hash of every byte
- * before it, so a truncated or damaged file is refused as a whole instead of half-loaded. */
+ * before it, so a truncated or damaged file is refused as a whole instead of half-loaded.
+ * Records may come in any order; the daemon writes addresses in ledger order, then hosts. */
 
 #define STATE_VERSION 1
 #define STATE_HEADER "allowlistd-state 1" /* a new format gets a new number here */
 #define STATE_LINE_MAX 1024           /* longest valid host line is about 520 bytes */
-#define STATE_RECORDS_MAX 1000000U    /* a gateway has hundreds; this only bounds a bad file */
 #define STATE_ERROR_MAX (sizeof(((struct state_host *) NULL)->last_error) - 1)
 
 #define FNV1A64_OFFSET UINT64_C(0xcbf29ce484222325)
@@ -218,147 +218,317 @@ static int parse_host_line(char *args, struct state_host *ret) {
         *ret = h;
         return 0;
 }
+/* ---- reading ----
+ *
+ * Two passes over the file, each with a buffer of one line: the first checks the framing, the
+ * record counts and the checksum and builds nothing; only a file that passes is read again and
+ * handed to the caller record by record. A damaged or hostile file so costs its line buffer,
+ * whatever its size, and the file size is capped before the first byte is read. */
 
-/* Reads one line without its newline into buf (NUL-terminated). Returns 1 for a line, 0 at
- * end of file, -EBADMSG for a NUL byte, an over-long line or a last line without newline,
- * -errno on read errors. */
-static int read_line(FILE *f, char *buf, size_t size, size_t *ret_len) {
+struct reader {
+        FILE *f;
+        struct state_reader *out;
+        uint64_t bytes;          /* read so far in this pass */
+        char line[STATE_LINE_MAX + 1];
+        size_t len;
+};
+
+static int refuse(struct reader *rd, int r, const char *fmt, ...) _printf_(3, 4);
+static int refuse(struct reader *rd, int r, const char *fmt, ...) {
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(rd->out->why, sizeof(rd->out->why), fmt, ap);
+        va_end(ap);
+        return r;
+}
+
+/* Reads the next line without its newline into rd->line (NUL-terminated) and counts it in
+ * rd->out->line. Returns 1 for a line, 0 at end of file, -EBADMSG (said in why) for a NUL
+ * byte, an over-long line or a last line without newline, -EFBIG past the size cap (the file
+ * grew after it was measured), -errno on read errors. */
+static int read_line(struct reader *rd) {
+        unsigned line = ++rd->out->line;
         size_t n = 0;
         int c;
 
         for (;;) {
-                c = getc_unlocked(f);
+                c = getc_unlocked(rd->f);
                 if (c == EOF) {
-                        if (ferror(f))
-                                return errno > 0 ? -errno : -EIO;
+                        if (ferror(rd->f))
+                                return refuse(rd, errno > 0 ? -errno : -EIO, "read error at line %u", line);
                         if (n == 0)
                                 return 0;
-                        return -EBADMSG;
+                        return refuse(rd, -EBADMSG, "line %u: no newline at the end of the file (truncated)", line);
                 }
+                if (++rd->bytes > STATE_FILE_MAX)
+                        return refuse(rd, -EFBIG, "larger than the limit of %llu bytes (64 MiB)",
+                                      (unsigned long long) STATE_FILE_MAX);
                 if (c == '\n')
                         break;
-                if (c == 0 || n + 1 >= size)
-                        return -EBADMSG;
-                buf[n++] = (char) c;
+                if (c == 0)
+                        return refuse(rd, -EBADMSG, "line %u: NUL byte", line);
+                if (n + 1 >= sizeof(rd->line))
+                        return refuse(rd, -EBADMSG, "line %u: longer than %d bytes", line, STATE_LINE_MAX);
+                rd->line[n++] = (char) c;
         }
-        buf[n] = 0;
-        *ret_len = n;
+        rd->line[n] = 0;
+        rd->len = n;
         return 1;
 }
 
-static int state_parse(FILE *f, struct state **ret) {
-        _cleanup_(state_freep) struct state *s = NULL;
-        char line[STATE_LINE_MAX + 1], *args;
-        size_t len, n_records = 0, allocated_addresses = 0, allocated_hosts = 0;
-        uint64_t hash = FNV1A64_OFFSET;
-        bool have_written = false;
-        int r;
+static bool startswith(const char *s, const char *prefix) {
+        return strncmp(s, prefix, strlen(prefix)) == 0;
+}
 
-        s = calloc(1, sizeof(*s));
-        if (!s)
-                return -ENOMEM;
+/* Lines 1 and 2: the version header and the time of writing. */
+static int read_head(struct reader *rd, uint64_t *hash) {
+        for (unsigned i = 1; i <= 2; i++) {
+                int r = read_line(rd);
 
-        for (unsigned lineno = 1;; lineno++) {
-                r = read_line(f, line, sizeof(line), &len);
                 if (r < 0)
                         return r;
                 if (r == 0)
-                        return -EBADMSG; /* no "end": truncated */
-
-                if (strncmp(line, "end ", 4) == 0) {
-                        char *fields[2], *end;
-                        uint64_t count;
-                        unsigned long long checksum;
-
-                        if (!have_written ||
-                            split_fields(line + 4, fields, 2, NULL) < 0 ||
-                            parse_u64(fields[0], &count) < 0 || count != n_records ||
-                            strlen(fields[1]) != 16 ||
-                            strspn(fields[1], "0123456789abcdef") != 16)
-                                return -EBADMSG;
-                        errno = 0;
-                        checksum = strtoull(fields[1], &end, 16);
-                        if (errno != 0 || *end || checksum != hash)
-                                return -EBADMSG;
-                        /* Nothing may follow: a second "end" or appended garbage means the
-                         * file is not what we wrote. */
-                        r = read_line(f, line, sizeof(line), &len);
-                        if (r != 0)
-                                return r < 0 ? r : -EBADMSG;
-                        break;
-                }
-
-                hash = fnv1a64(hash, line, len);
-                hash = fnv1a64(hash, "\n", 1);
-
-                if (lineno == 1) {
-                        /* Another version is refused like a corrupt file: set aside, not guessed at. */
-                        if (!streq(line, STATE_HEADER))
-                                return -EBADMSG;
-                        continue;
-                }
-                if (lineno == 2) {
-                        if (strncmp(line, "written ", 8) != 0 || parse_u64(line + 8, &s->written) < 0)
-                                return -EBADMSG;
-                        have_written = true;
-                        continue;
-                }
-
-                if (++n_records > STATE_RECORDS_MAX)
-                        return -EBADMSG;
-
-                if (strncmp(line, "address ", 8) == 0) {
-                        args = line + 8;
-                        if (grow_array((void **) &s->addresses, &allocated_addresses,
-                                       s->n_addresses + 1, sizeof(*s->addresses)) < 0)
-                                return -ENOMEM;
-                        if (parse_address_line(args, &s->addresses[s->n_addresses]) < 0)
-                                return -EBADMSG;
-                        s->n_addresses++;
-                } else if (strncmp(line, "host ", 5) == 0) {
-                        args = line + 5;
-                        if (grow_array((void **) &s->hosts, &allocated_hosts,
-                                       s->n_hosts + 1, sizeof(*s->hosts)) < 0)
-                                return -ENOMEM;
-                        if (parse_host_line(args, &s->hosts[s->n_hosts]) < 0)
-                                return -EBADMSG;
-                        s->n_hosts++;
-                } else
-                        return -EBADMSG;
+                        return refuse(rd, -EBADMSG, "truncated after line %u", rd->out->line - 1);
+                /* Another version is refused like a corrupt file: set aside, not guessed at. */
+                if (i == 1 && !streq(rd->line, STATE_HEADER))
+                        return refuse(rd, -EBADMSG, "line 1: not \"%s\" (not a state file, or of another version)",
+                                      STATE_HEADER);
+                if (i == 2 && (!startswith(rd->line, "written ") || parse_u64(rd->line + 8, &rd->out->written) < 0))
+                        return refuse(rd, -EBADMSG, "line 2: not \"written TIME\"");
+                *hash = fnv1a64(*hash, rd->line, rd->len);
+                *hash = fnv1a64(*hash, "\n", 1);
         }
-
-        *ret = TAKE_PTR(s);
         return 0;
 }
 
-int state_load(const char *path, struct state **ret) {
+/* The end line (in rd->line): the record count and the checksum of everything before it.
+ * Nothing may follow: a second "end" or appended garbage means the file is not what we wrote. */
+static int read_end(struct reader *rd, size_t n_records, uint64_t hash) {
+        unsigned line = rd->out->line;
+        char *fields[2], *end;
+        unsigned long long checksum;
+        uint64_t count;
+        int r;
+
+        if (split_fields(rd->line + 4, fields, 2, NULL) < 0 || parse_u64(fields[0], &count) < 0 ||
+            strlen(fields[1]) != 16 || strspn(fields[1], "0123456789abcdef") != 16)
+                return refuse(rd, -EBADMSG, "line %u: not \"end RECORDS CHECKSUM\"", line);
+        if (count != n_records)
+                return refuse(rd, -EBADMSG, "line %u: the end line counts %llu records, the file has %zu (truncated or edited)",
+                              line, (unsigned long long) count, n_records);
+        errno = 0;
+        checksum = strtoull(fields[1], &end, 16);
+        if (errno != 0 || *end || checksum != hash)
+                return refuse(rd, -EBADMSG, "bad checksum: the end line says %s, the content hashes to %016llx (damaged or edited)",
+                              fields[1], (unsigned long long) hash);
+        r = read_line(rd);
+        if (r < 0)
+                return r;
+        if (r > 0)
+                return refuse(rd, -EBADMSG, "line %u: data after the end line", rd->out->line);
+        return 0;
+}
+
+/* First pass: framing, record counts and checksum; builds nothing. *ret_hash is the checksum,
+ * so the second pass can tell a file that changed in between. */
+static int verify_pass(struct reader *rd, uint64_t *ret_hash) {
+        uint64_t hash = FNV1A64_OFFSET;
+        size_t n_addresses = 0, n_hosts = 0;
+        int r;
+
+        r = read_head(rd, &hash);
+        if (r < 0)
+                return r;
+        for (;;) {
+                r = read_line(rd);
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        return refuse(rd, -EBADMSG, "truncated: no end line after line %u", rd->out->line - 1);
+                if (startswith(rd->line, "end ")) {
+                        r = read_end(rd, n_addresses + n_hosts, hash);
+                        if (r < 0)
+                                return r;
+                        *ret_hash = hash;
+                        return 0;
+                }
+                if (startswith(rd->line, "address ")) {
+                        if (++n_addresses > STATE_ADDRESSES_MAX)
+                                return refuse(rd, -EBADMSG, "line %u: more than %u address records",
+                                              rd->out->line, STATE_ADDRESSES_MAX);
+                } else if (startswith(rd->line, "host ")) {
+                        if (++n_hosts > STATE_HOSTS_MAX)
+                                return refuse(rd, -EBADMSG, "line %u: more than %u host records",
+                                              rd->out->line, STATE_HOSTS_MAX);
+                } else
+                        return refuse(rd, -EBADMSG, "line %u: not an address, host or end record", rd->out->line);
+                hash = fnv1a64(hash, rd->line, rd->len);
+                hash = fnv1a64(hash, "\n", 1);
+        }
+}
+
+/* Second pass: parses every record and hands it over. */
+static int deliver_pass(struct reader *rd, uint64_t expected_hash) {
+        uint64_t hash = FNV1A64_OFFSET;
+        int r;
+
+        r = read_head(rd, &hash);
+        if (r < 0)
+                return r;
+        for (;;) {
+                r = read_line(rd);
+                if (r < 0)
+                        return r;
+                if (r == 0 || startswith(rd->line, "end "))
+                        break;
+                hash = fnv1a64(hash, rd->line, rd->len);
+                hash = fnv1a64(hash, "\n", 1);
+                if (startswith(rd->line, "address ")) {
+                        struct state_address a;
+
+                        if (parse_address_line(rd->line + 8, &a) < 0)
+                                return refuse(rd, -EBADMSG, "line %u: bad address record (want \"address GROUP HOST ADDRESS EXPIRY LAST_SEEN\")",
+                                              rd->out->line);
+                        r = rd->out->on_address ? rd->out->on_address(&a, rd->out->userdata) : 0;
+                } else if (startswith(rd->line, "host ")) {
+                        struct state_host h;
+
+                        if (parse_host_line(rd->line + 5, &h) < 0)
+                                return refuse(rd, -EBADMSG, "line %u: bad host record", rd->out->line);
+                        r = rd->out->on_host ? rd->out->on_host(&h, rd->out->userdata) : 0;
+                } else
+                        r = -EBADMSG;
+                if (r < 0)
+                        return refuse(rd, r, "line %u: %s", rd->out->line,
+                                      r == -EBADMSG ? "changed while it was read" : strerror(-r));
+        }
+        if (hash != expected_hash)
+                return refuse(rd, -EBADMSG, "the file changed while it was read");
+        return 0;
+}
+
+int state_read(const char *path, struct state_reader *reader) {
         _cleanup_fclose_ FILE *f = NULL;
         _cleanup_close_ int fd = -EBADF;
+        struct reader rd = { .out = reader };
+        uint64_t hash = 0;
         struct stat st;
+        int r;
+
+        reader->written = 0;
+        reader->line = 0;
+        reader->why[0] = 0;
 
         /* O_NONBLOCK: a FIFO planted at the path must not hang the start-up; it is refused
          * below like anything else that is not a regular file. */
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         if (fd < 0)
-                return -errno;
+                return refuse(&rd, -errno, "%m");
         if (fstat(fd, &st) < 0)
-                return -errno;
+                return refuse(&rd, -errno, "%m");
         if (!S_ISREG(st.st_mode))
-                return -EBADMSG;
+                return refuse(&rd, -EBADMSG, "not a regular file");
+        if ((uint64_t) st.st_size > STATE_FILE_MAX)
+                return refuse(&rd, -EFBIG, "%llu bytes, larger than the limit of %llu bytes (64 MiB)",
+                              (unsigned long long) st.st_size, (unsigned long long) STATE_FILE_MAX);
         f = fdopen(fd, "r");
         if (!f)
-                return -errno;
+                return refuse(&rd, -errno, "%m");
         fd = -EBADF; /* owned by f now */
-        return state_parse(f, ret);
+
+        rd.f = f;
+        r = verify_pass(&rd, &hash);
+        if (r < 0)
+                return r;
+        if (fseek(f, 0, SEEK_SET) < 0)
+                return refuse(&rd, -errno, "%m");
+        rd.bytes = 0;
+        reader->line = 0;
+        return deliver_pass(&rd, hash);
+}
+
+static int load_address(const struct state_address *a, void *userdata) {
+        return state_add_address(userdata, a);
+}
+
+static int load_host(const struct state_host *h, void *userdata) {
+        return state_add_host(userdata, h);
+}
+
+int state_load(const char *path, struct state **ret) {
+        _cleanup_(state_freep) struct state *s = NULL;
+        struct state_reader reader = {
+                .on_address = load_address,
+                .on_host = load_host,
+        };
+        int r;
+
+        s = calloc(1, sizeof(*s));
+        if (!s)
+                return -ENOMEM;
+        reader.userdata = s;
+        r = state_read(path, &reader);
+        if (r < 0)
+                return r == -EFBIG ? -EBADMSG : r;
+        s->written = reader.written;
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+/* ---- writing ---- */
+
+static size_t decimal_length(uint64_t n) {
+        size_t k = 1;
+
+        for (; n >= 10; n /= 10)
+                k++;
+        return k;
+}
+
+size_t state_address_size(const char *group, const char *host, const struct ip_addr *addr,
+                          usec_t expiry, usec_t last_seen) {
+        char buf[ADDR_STRLEN];
+
+        /* "address GROUP HOST ADDRESS EXPIRY LAST_SEEN\n", as state_writer_address() writes it. */
+        return strlen("address ") + strlen(group) + 1 + strlen(host) + 1 +
+               strlen(addr_to_string(addr, buf)) + 1 + decimal_length(expiry) + 1 +
+               decimal_length(last_seen) + 1;
+}
+
+size_t state_host_size_max(const char *group, const char *host) {
+        /* "host GROUP HOST T T T FAILURES T ERROR\n": times of at most 20 digits, failures of
+         * at most 10, the longest error text. */
+        return strlen("host ") + strlen(group) + 1 + strlen(host) + 4 * (1 + 20) + (1 + 10) +
+               (1 + STATE_ERROR_MAX) + 1;
+}
+
+size_t state_frame_size_max(void) {
+        /* Header, "written T", "end RECORDS CHECKSUM". */
+        return strlen(STATE_HEADER "\n") + strlen("written \n") + 20 + strlen("end  \n") + 20 + 16;
 }
 
 struct state_writer {
+        char *path;
+        char *tmp;
+        int dir_fd;
         FILE *f;
         uint64_t hash;
+        uint64_t size;          /* written so far */
+        size_t n_addresses, n_hosts;
+        int error;              /* the first failure: the commit refuses to rename */
+        bool committed;
 };
 
-static void writer_line(struct state_writer *w, const char *fmt, ...) _printf_(2, 3);
-static void writer_line(struct state_writer *w, const char *fmt, ...) {
+/* Sticky: the first error is what the commit reports. */
+static int writer_fail(struct state_writer *w, int r) {
+        if (w->error == 0)
+                w->error = r;
+        return w->error;
+}
+
+static int writer_line(struct state_writer *w, const char *fmt, ...) _printf_(2, 3);
+static int writer_line(struct state_writer *w, const char *fmt, ...) {
         char line[STATE_LINE_MAX + 2];
         va_list ap;
         int n;
@@ -371,51 +541,14 @@ static void writer_line(struct state_writer *w, const char *fmt, ...) {
         if (n < 0 || (size_t) n >= sizeof(line) - 1)
                 abort();
         line[n++] = '\n';
+        /* Never a file the reader would refuse for its size: the end line must fit too. */
+        if (w->size + (uint64_t) n > STATE_FILE_MAX - (strlen("end  \n") + 20 + 16))
+                return writer_fail(w, -E2BIG);
         w->hash = fnv1a64(w->hash, line, (size_t) n);
-        fwrite(line, 1, (size_t) n, w->f);
-}
-
-static int state_validate(const struct state *s) {
-        if (s->n_addresses > STATE_RECORDS_MAX || s->n_hosts > STATE_RECORDS_MAX - s->n_addresses)
-                return -E2BIG;
-        for (size_t i = 0; i < s->n_addresses; i++) {
-                const struct state_address *a = &s->addresses[i];
-
-                if (!group_name_valid(a->group) || !host_name_valid(a->host) || !address_valid(&a->addr))
-                        return -EINVAL;
-        }
-        for (size_t i = 0; i < s->n_hosts; i++)
-                if (!group_name_valid(s->hosts[i].group) || !host_name_valid(s->hosts[i].host))
-                        return -EINVAL;
+        w->size += (uint64_t) n;
+        if (fwrite(line, 1, (size_t) n, w->f) != (size_t) n)
+                return writer_fail(w, errno > 0 ? -errno : -EIO);
         return 0;
-}
-
-static void state_write(FILE *f, const struct state *s) {
-        struct state_writer w = { .f = f, .hash = FNV1A64_OFFSET };
-
-        writer_line(&w, STATE_HEADER);
-        writer_line(&w, "written %llu", (unsigned long long) s->written);
-        for (size_t i = 0; i < s->n_addresses; i++) {
-                const struct state_address *a = &s->addresses[i];
-                char buf[ADDR_STRLEN];
-
-                writer_line(&w, "address %s %s %s %llu %llu", a->group, a->host,
-                            addr_to_string(&a->addr, buf),
-                            (unsigned long long) a->expiry, (unsigned long long) a->last_seen);
-        }
-        for (size_t i = 0; i < s->n_hosts; i++) {
-                const struct state_host *h = &s->hosts[i];
-                char error[sizeof(h->last_error)];
-
-                error_text_sanitize(h->last_error, error, sizeof(error));
-                writer_line(&w, "host %s %s %llu %llu %llu %u %llu%s%s", h->group, h->host,
-                            (unsigned long long) h->last_success,
-                            (unsigned long long) h->last_failure,
-                            (unsigned long long) h->failing_since, h->failures,
-                            (unsigned long long) h->next_refresh,
-                            error[0] ? " " : "", error);
-        }
-        fprintf(f, "end %zu %016llx\n", s->n_addresses + s->n_hosts, (unsigned long long) w.hash);
 }
 
 /* Splits path into its directory (for the fsync after rename) and its last component. */
@@ -463,74 +596,158 @@ static void remove_stale_temporaries(int dir_fd, const char *base) {
         closedir(d);
 }
 
-int state_save(const char *path, const struct state *s) {
-        _cleanup_free_ char *dir = NULL, *tmp = NULL;
-        _cleanup_close_ int dir_fd = -EBADF;
+struct state_writer *state_writer_free(struct state_writer *w) {
+        if (!w)
+                return NULL;
+        if (w->f)
+                fclose(w->f);
+        if (w->tmp && !w->committed)
+                (void) unlink(w->tmp);
+        if (w->dir_fd >= 0)
+                close(w->dir_fd);
+        free(w->tmp);
+        free(w->path);
+        free(w);
+        return NULL;
+}
+
+int state_writer_new(const char *path, usec_t written, struct state_writer **ret) {
+        _cleanup_(state_writer_freep) struct state_writer *w = NULL;
+        _cleanup_free_ char *dir = NULL;
         const char *base;
-        FILE *f;
         int fd, r;
 
-        r = state_validate(s);
-        if (r < 0)
-                return r;
+        w = calloc(1, sizeof(*w));
+        if (!w)
+                return -ENOMEM;
+        w->dir_fd = -EBADF;
+        w->hash = FNV1A64_OFFSET;
         r = path_split(path, &dir, &base);
         if (r < 0)
                 return r;
         if (isempty(base))
                 return -EISDIR;
-        if (asprintf(&tmp, "%s.tmp-XXXXXX", path) < 0) {
-                tmp = NULL;
+        w->path = strdup(path);
+        if (!w->path || asprintf(&w->tmp, "%s.tmp-XXXXXX", path) < 0) {
+                w->tmp = NULL;
                 return -ENOMEM;
         }
 
-        dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dir_fd < 0)
+        w->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (w->dir_fd < 0)
                 return -errno;
-        remove_stale_temporaries(dir_fd, base);
+        remove_stale_temporaries(w->dir_fd, base);
 
-        fd = mkostemp(tmp, O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
+        fd = mkostemp(w->tmp, O_CLOEXEC);
+        if (fd < 0) {
+                r = -errno;
+                free(w->tmp); /* nothing to unlink */
+                w->tmp = NULL;
+                return r;
+        }
         /* mkostemp() makes it 0600; the state is not secret and --status may run as anyone
          * who can reach the directory. */
         if (fchmod(fd, 0644) < 0) {
                 r = -errno;
                 close(fd);
-                goto fail;
+                return r;
         }
-        f = fdopen(fd, "w");
-        if (!f) {
+        w->f = fdopen(fd, "w");
+        if (!w->f) {
                 r = -errno;
                 close(fd);
-                goto fail;
+                return r;
         }
-        state_write(f, s);
+        (void) writer_line(w, STATE_HEADER);
+        (void) writer_line(w, "written %llu", (unsigned long long) written);
+        if (w->error < 0)
+                return w->error;
+        *ret = TAKE_PTR(w);
+        return 0;
+}
+
+int state_writer_address(struct state_writer *w, const char *group, const char *host,
+                         const struct ip_addr *addr, usec_t expiry, usec_t last_seen) {
+        char buf[ADDR_STRLEN];
+
+        if (w->error < 0)
+                return w->error;
+        /* Records state_load() would refuse are never written. */
+        if (!group_name_valid(group) || !host_name_valid(host) || !address_valid(addr))
+                return writer_fail(w, -EINVAL);
+        if (w->n_addresses >= STATE_ADDRESSES_MAX)
+                return writer_fail(w, -E2BIG);
+        w->n_addresses++;
+        return writer_line(w, "address %s %s %s %llu %llu", group, host, addr_to_string(addr, buf),
+                           (unsigned long long) expiry, (unsigned long long) last_seen);
+}
+
+int state_writer_host(struct state_writer *w, const struct state_host *h) {
+        char error[sizeof(h->last_error)];
+
+        if (w->error < 0)
+                return w->error;
+        if (!group_name_valid(h->group) || !host_name_valid(h->host))
+                return writer_fail(w, -EINVAL);
+        if (w->n_hosts >= STATE_HOSTS_MAX)
+                return writer_fail(w, -E2BIG);
+        w->n_hosts++;
+        error_text_sanitize(h->last_error, error, sizeof(error));
+        return writer_line(w, "host %s %s %llu %llu %llu %u %llu%s%s", h->group, h->host,
+                           (unsigned long long) h->last_success,
+                           (unsigned long long) h->last_failure,
+                           (unsigned long long) h->failing_since, h->failures,
+                           (unsigned long long) h->next_refresh,
+                           error[0] ? " " : "", error);
+}
+
+int state_writer_commit(struct state_writer *w) {
+        FILE *f = w->f;
+
+        if (w->error < 0)
+                return w->error;
+        w->f = NULL;
+        fprintf(f, "end %zu %016llx\n", w->n_addresses + w->n_hosts, (unsigned long long) w->hash);
         if (fflush(f) != 0 || ferror(f)) {
-                r = errno > 0 ? -errno : -EIO;
+                int r = errno > 0 ? -errno : -EIO;
                 fclose(f);
-                goto fail;
+                return writer_fail(w, r);
         }
         if (fsync(fileno(f)) < 0) {
-                r = -errno;
+                int r = -errno;
                 fclose(f);
-                goto fail;
+                return writer_fail(w, r);
         }
-        if (fclose(f) != 0) {
-                r = errno > 0 ? -errno : -EIO;
-                goto fail;
-        }
-        if (rename(tmp, path) < 0) {
-                r = -errno;
-                goto fail;
-        }
+        if (fclose(f) != 0)
+                return writer_fail(w, errno > 0 ? -errno : -EIO);
+        if (rename(w->tmp, w->path) < 0)
+                return writer_fail(w, -errno);
+        w->committed = true;
         /* The rename is durable only once the directory is. */
-        if (fsync(dir_fd) < 0)
+        if (fsync(w->dir_fd) < 0)
                 return -errno;
         return 0;
+}
 
-fail:
-        (void) unlink(tmp);
-        return r;
+int state_save(const char *path, const struct state *s) {
+        _cleanup_(state_writer_freep) struct state_writer *w = NULL;
+        int r;
+
+        r = state_writer_new(path, s->written, &w);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < s->n_addresses; i++) {
+                const struct state_address *a = &s->addresses[i];
+                r = state_writer_address(w, a->group, a->host, &a->addr, a->expiry, a->last_seen);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0; i < s->n_hosts; i++) {
+                r = state_writer_host(w, &s->hosts[i]);
+                if (r < 0)
+                        return r;
+        }
+        return state_writer_commit(w);
 }
 
 int state_set_aside(const char *path, char *ret_new_path, size_t size) {

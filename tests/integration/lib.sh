@@ -38,7 +38,8 @@
 #   The daemon (the real allowlistd, $ALLOWLISTD):
 #   daemon_config TEXT        writes TEXT to DAEMON_CONF ($TEST_DIR/allowlistd.conf).
 #   daemon_start [ARGS...]    starts it in the background with a NOTIFY_SOCKET the test owns
-#                             (messages in NOTIFY_LOG), stderr in DAEMON_LOG; waits for READY=1.
+#                             (messages in NOTIFY_LOG), stderr in DAEMON_LOG; waits for READY=1
+#                             (DAEMON_READY_TIMEOUT seconds, 30 unless set).
 #   daemon_stop [SIGNAL]      signals it (TERM) and waits; its exit code is in DAEMON_RC.
 #   DAEMON_WRAPPER            array, empty by default: a command daemon_start runs the daemon
 #                             under (strace -f ... to inject faults), which must exit with the
@@ -303,7 +304,7 @@ daemon_start() {
         DAEMON_PID=$!
         _DAEMON_WRAPPED=$(( ${#DAEMON_WRAPPER[@]} > 0 ))
         at_exit 'daemon_stop KILL'
-        wait_until 30 _daemon_ready || fail "allowlistd did not send READY=1"
+        wait_until "${DAEMON_READY_TIMEOUT:-30}" _daemon_ready || fail "allowlistd did not send READY=1"
 }
 
 daemon_stop() {

@@ -804,6 +804,177 @@ static void test_random_against_model(void) {
         model_free(&m);
 }
 
+/* ---- bulk restore against a model ---- */
+
+struct model_record {
+        struct ip_addr addr;
+        uint32_t host;
+        usec_t expiry, last_seen;
+        bool kept;
+};
+
+/* a before b in the model's preference: later expiry, later last_seen, then the tie-break. */
+static bool model_better(const struct model_record *a, const struct model_record *b, bool by_host) {
+        if (a->expiry != b->expiry)
+                return a->expiry > b->expiry;
+        if (a->last_seen != b->last_seen)
+                return a->last_seen > b->last_seen;
+        return by_host ? a->host < b->host : addr_compare(&a->addr, &b->addr) < 0;
+}
+
+/* The rules as ledger.h states them, the slow way: every record against every other. */
+static size_t model_restore(struct model_record *r, size_t n, size_t max_per_family, size_t *ret_duplicates) {
+        size_t kept = 0, duplicates = 0;
+
+        for (size_t i = 0; i < n; i++) {
+                r[i].kept = true;
+                for (size_t j = 0; j < n; j++)
+                        if (j != i && addr_compare(&r[i].addr, &r[j].addr) == 0 &&
+                            (model_better(&r[j], &r[i], true) ||
+                             (j < i && !model_better(&r[i], &r[j], true)))) {
+                                r[i].kept = false; /* a better one, or an identical earlier one */
+                                break;
+                        }
+                if (!r[i].kept)
+                        duplicates++;
+        }
+        for (size_t i = 0; i < n; i++) {
+                size_t better = 0;
+
+                if (!r[i].kept)
+                        continue;
+                for (size_t j = 0; j < n; j++)
+                        if (j != i && r[j].kept && r[j].host == r[i].host && r[j].addr.family == r[i].addr.family &&
+                            model_better(&r[j], &r[i], false))
+                                better++;
+                r[i].kept = better < max_per_family;
+        }
+        for (size_t i = 0; i < n; i++)
+                kept += r[i].kept;
+        *ret_duplicates = duplicates;
+        return kept;
+}
+
+static void test_restore_many_against_model(void) {
+        static const char *const hosts[] = { "a.example", "b.example", "c.example", "d.example" };
+        uint64_t rng = 11;
+
+        for (unsigned round = 0; round < 400; round++) {
+                _cleanup_(ledger_freep) struct ledger *l = NULL;
+                size_t n = xorshift64(&rng) % 300, max = 1 + xorshift64(&rng) % 40, kept, duplicates, k = 0, n_out;
+                struct model_record *model = calloc(MAX(n, 1u), sizeof(*model));
+                struct ledger_entry *records = calloc(MAX(n, 1u), sizeof(*records));
+                struct ledger_restore_stats stats;
+                /* Small ranges, so duplicates, equal expiries and equal last_seen all occur. */
+                unsigned pool = 1 + (unsigned) (xorshift64(&rng) % 200);
+
+                ASSERT_TRUE(model && records);
+                for (size_t i = 0; i < n; i++) {
+                        model[i] = (struct model_record) {
+                                .addr = test_addr((unsigned) (xorshift64(&rng) % pool)),
+                                .host = (uint32_t) (xorshift64(&rng) % ELEMENTSOF(hosts)),
+                                .expiry = T0 + xorshift64(&rng) % 20,
+                                .last_seen = T0 - xorshift64(&rng) % 3,
+                        };
+                        records[i] = (struct ledger_entry) {
+                                .addr = model[i].addr,
+                                .host = model[i].host,
+                                .expiry = model[i].expiry,
+                                .last_seen = model[i].last_seen,
+                        };
+                }
+                kept = model_restore(model, n, max, &duplicates);
+
+                ASSERT_EQ(0, ledger_new(&l));
+                ASSERT_EQ(0, ledger_restore_many(l, hosts, ELEMENTSOF(hosts), records, n, max, &stats));
+                assert_sorted(l);
+                ledger_entries(l, &n_out);
+                ASSERT_UEQ(kept, n_out);
+                ASSERT_UEQ(duplicates, stats.duplicates);
+                ASSERT_UEQ(n - duplicates - kept, stats.over_limit);
+                for (size_t i = 0; i < n; i++) {
+                        const struct ledger_entry *found;
+
+                        if (!model[i].kept)
+                                continue;
+                        k++;
+                        found = find(l, &model[i].addr);
+                        ASSERT_TRUE(found);
+                        ASSERT_UEQ(model[i].expiry, found->expiry);
+                        ASSERT_UEQ(model[i].last_seen, found->last_seen);
+                        ASSERT_STREQ(hosts[model[i].host], ledger_host_name(l, found->host));
+                }
+                ASSERT_UEQ(kept, k);
+                /* Each host's own list agrees: its count and its earliest expiry. */
+                for (uint32_t h = 0; h < ELEMENTSOF(hosts); h++) {
+                        size_t count = 0;
+                        usec_t earliest = USEC_INFINITY;
+
+                        for (size_t i = 0; i < n; i++)
+                                if (model[i].kept && model[i].host == h) {
+                                        count++;
+                                        earliest = MIN(earliest, model[i].expiry);
+                                }
+                        ASSERT_UEQ(count, ledger_host_count(l, hosts[h]));
+                        ASSERT_UEQ(earliest, ledger_host_next_expiry(l, hosts[h]));
+                }
+                free(model);
+        }
+}
+
+static void test_restore_many_edges(void) {
+        _cleanup_(ledger_freep) struct ledger *l = NULL;
+        static const char *const hosts[] = { "a.example" };
+        enum { N = 100000 };
+        struct ledger_entry *records = calloc(N, sizeof(*records));
+        struct ledger_restore_stats stats;
+        const struct ledger_entry *e;
+        size_t n, v4 = 0;
+
+        /* One host, 100,000 addresses out of order: 256 per family stay, those expiring last. */
+        ASSERT_TRUE(records);
+        for (size_t i = 0; i < N; i++)
+                records[i] = (struct ledger_entry) {
+                        .addr = test_addr((unsigned) ((i * 7919) % N)),
+                        .expiry = T0 + (i * 7919) % N,
+                        .last_seen = T0,
+                };
+        ASSERT_EQ(0, ledger_new(&l));
+        ASSERT_EQ(0, ledger_restore_many(l, hosts, 1, records, N, 256, &stats));
+        e = ledger_entries(l, &n);
+        ASSERT_UEQ(512, n);
+        ASSERT_UEQ(N - 512, stats.over_limit);
+        ASSERT_UEQ(1, stats.hosts_over_limit);
+        ASSERT_UEQ(0, stats.most_over);
+        ASSERT_UEQ(N - 512, stats.most_over_count);
+        for (size_t i = 0; i < n; i++) {
+                unsigned k = test_addr_index(&e[i].addr);
+                v4 += e[i].addr.family == AF_INET;
+                ASSERT_UEQ(T0 + k, e[i].expiry);
+                ASSERT_TRUE(k >= N - 512);
+        }
+        ASSERT_UEQ(256, v4);
+        assert_sorted(l);
+
+        /* Only into an empty ledger; bad host indexes; the array is taken over either way. */
+        records = calloc(1, sizeof(*records));
+        ASSERT_TRUE(records);
+        ASSERT_EQ(-EBUSY, ledger_restore_many(l, hosts, 1, records, 1, 256, NULL));
+        ledger_free(l);
+        ASSERT_EQ(0, ledger_new(&l));
+        records = calloc(1, sizeof(*records));
+        ASSERT_TRUE(records);
+        records[0].host = 1;
+        ASSERT_EQ(-EINVAL, ledger_restore_many(l, hosts, 1, records, 1, 256, NULL));
+        ASSERT_EQ(0, ledger_restore_many(l, hosts, 1, NULL, 0, 256, NULL));
+        ledger_entries(l, &n);
+        ASSERT_UEQ(0, n);
+        /* A group without hosts (static entries only) restores nothing, successfully. */
+        ledger_free(l);
+        ASSERT_EQ(0, ledger_new(&l));
+        ASSERT_EQ(0, ledger_restore_many(l, NULL, 0, NULL, 0, 256, NULL));
+}
+
 /* ---- 100,000 entries, IPv4 and IPv6 mixed ---- */
 
 static void test_large(void) {
@@ -1055,6 +1226,8 @@ int main(void) {
         test_callbacks();
         test_odd_input();
         test_random_against_model();
+        test_restore_many_against_model();
+        test_restore_many_edges();
         test_large();
 #ifndef __SANITIZE_ADDRESS__
         test_enomem();

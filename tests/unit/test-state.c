@@ -443,6 +443,204 @@ static void test_record_limit(void) {
         ASSERT_EQ(0, unlink(path));
 }
 
+/* ---- reading in bounded memory, limits shared by reading and writing ---- */
+
+struct counted {
+        size_t addresses, hosts;
+        int fail_at; /* address number that fails with -ENOMEM, 0: none */
+};
+
+static int count_address(const struct state_address *a, void *userdata) {
+        struct counted *c = userdata;
+
+        if (++c->addresses == (size_t) c->fail_at)
+                return -ENOMEM;
+        return 0;
+}
+
+static int count_host(const struct state_host *h, void *userdata) {
+        struct counted *c = userdata;
+
+        c->hosts++;
+        return 0;
+}
+
+static int read_counted(const char *path, struct counted *c, struct state_reader *reader) {
+        *reader = (struct state_reader) {
+                .on_address = count_address,
+                .on_host = count_host,
+                .userdata = c,
+        };
+        return state_read(path, reader);
+}
+
+static void assert_why(const char *expected_part, const struct state_reader *reader) {
+        if (!strstr(reader->why, expected_part)) {
+                fprintf(stderr, "expected \"%s\" in \"%s\"\n", expected_part, reader->why);
+                abort();
+        }
+}
+
+static void test_read_refusals(void) {
+        _cleanup_free_ char *path = path_in_dir("refusals");
+        static const char body[] = HEAD GOOD_ADDRESS GOOD_ADDRESS GOOD_HOST;
+        struct state_reader reader;
+        struct counted c = { 0 };
+        char *data;
+        int fd;
+
+        /* Larger than the cap: refused from its size, before a byte is read (a sparse file). */
+        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        ASSERT_TRUE(fd >= 0);
+        ASSERT_EQ(0, ftruncate(fd, (off_t) STATE_FILE_MAX + 1));
+        ASSERT_EQ(0, close(fd));
+        ASSERT_EQ(-EFBIG, read_counted(path, &c, &reader));
+        assert_why("67108865 bytes, larger than the limit of 67108864 bytes (64 MiB)", &reader);
+        assert_rejected(path, "over the size cap");
+        /* Exactly at the cap it is read (and refused for what it holds: NUL bytes). */
+        ASSERT_EQ(0, truncate(path, (off_t) STATE_FILE_MAX));
+        ASSERT_EQ(-EBADMSG, read_counted(path, &c, &reader));
+        assert_why("line 1: NUL byte", &reader);
+
+        /* A bad checksum: refused before any record is handed over. */
+        write_with_end(path, body, 3);
+        ASSERT_EQ(0, read_counted(path, &c, &reader));
+        ASSERT_UEQ(2, c.addresses);
+        ASSERT_UEQ(1, c.hosts);
+        ASSERT_UEQ(1700000000000000, reader.written);
+        c = (struct counted) { 0 };
+        ASSERT_TRUE(asprintf(&data, "%send 3 0123456789abcdef\n", body) > 0);
+        write_file(path, data, strlen(data));
+        free(data);
+        ASSERT_EQ(-EBADMSG, read_counted(path, &c, &reader));
+        assert_why("bad checksum: the end line says 0123456789abcdef, the content hashes to ", &reader);
+        ASSERT_UEQ(0, c.addresses + c.hosts);
+
+        /* Each refusal says what and where. */
+        write_with_end(path, HEAD GOOD_ADDRESS "address wisemo csall.wisemo.com 192.0.2.1/24 5 6\n", 2);
+        ASSERT_EQ(-EBADMSG, read_counted(path, &c, &reader));
+        assert_why("line 4: bad address record", &reader);
+        write_with_end(path, HEAD "hello\n", 1);
+        ASSERT_EQ(-EBADMSG, read_counted(path, &c, &reader));
+        assert_why("line 3: not an address, host or end record", &reader);
+        write_with_end(path, HEAD GOOD_ADDRESS, 2);
+        ASSERT_EQ(-EBADMSG, read_counted(path, &c, &reader));
+        assert_why("line 4: the end line counts 2 records, the file has 1", &reader);
+        write_file(path, HEAD GOOD_ADDRESS, strlen(HEAD GOOD_ADDRESS));
+        ASSERT_EQ(-EBADMSG, read_counted(path, &c, &reader));
+        assert_why("truncated: no end line after line 3", &reader);
+        write_with_end(path, "allowlistd-state 2\nwritten 1\n", 0);
+        ASSERT_EQ(-EBADMSG, read_counted(path, &c, &reader));
+        assert_why("line 1: not \"allowlistd-state 1\"", &reader);
+
+        /* A callback's error stops the read and is returned. */
+        write_with_end(path, body, 3);
+        c = (struct counted) { .fail_at = 2 };
+        ASSERT_EQ(-ENOMEM, read_counted(path, &c, &reader));
+        assert_why("line 4: ", &reader);
+        ASSERT_EQ(0, unlink(path));
+}
+
+/* A file of 1,000,000 addresses plus host records is accepted and can be written back: the
+ * limits count addresses and hosts apart, the same way for reading and writing. */
+static void test_limits_agree(void) {
+        _cleanup_free_ char *path = path_in_dir("agree");
+        struct state_writer *w = NULL;
+        struct state_reader reader;
+        struct counted c = { 0 };
+        struct ip_addr a = addr("192.0.2.1");
+        char host[HOST_NAME_MAX_LEN + 1];
+        size_t written = 0, line;
+        int r;
+
+        ASSERT_EQ(0, state_writer_new(path, 1, &w));
+        for (size_t i = 0; i < STATE_ADDRESSES_MAX; i++)
+                ASSERT_EQ(0, state_writer_address(w, "g", "a.b", &a, 1, 1));
+        ASSERT_EQ(0, state_writer_host(w, &(struct state_host) { .group = "g", .host = "a.b" }));
+        ASSERT_EQ(0, state_writer_host(w, &(struct state_host) { .group = "g", .host = "c.d" }));
+        ASSERT_EQ(0, state_writer_commit(w));
+        state_writer_free(w);
+        ASSERT_EQ(0, read_counted(path, &c, &reader));
+        ASSERT_UEQ(STATE_ADDRESSES_MAX, c.addresses);
+        ASSERT_UEQ(2, c.hosts);
+
+        /* One more host than a file may hold: refused by the writer, nothing replaced (the
+         * reader refuses 1,000,001 addresses: test_record_limit). */
+        ASSERT_EQ(0, state_writer_new(path, 2, &w));
+        for (size_t i = 0; i < STATE_HOSTS_MAX; i++)
+                ASSERT_EQ(0, state_writer_host(w, &(struct state_host) { .group = "g", .host = "a.b" }));
+        ASSERT_EQ(-E2BIG, state_writer_host(w, &(struct state_host) { .group = "g", .host = "a.b" }));
+        ASSERT_EQ(-E2BIG, state_writer_address(w, "g", "a.b", &a, 1, 1));
+        ASSERT_EQ(-E2BIG, state_writer_commit(w));
+        state_writer_free(w);
+
+        /* Bytes too: long names reach 64 MiB before the record limit; the writer stops there
+         * and leaves no temporary file. */
+        for (size_t i = 0; i < 3 * 64; i++)
+                host[i] = i % 64 == 63 ? '.' : 'x';
+        snprintf(host + 3 * 64, sizeof(host) - 3 * 64, "example");
+        ASSERT_EQ(0, state_writer_new(path, 3, &w));
+        while ((r = state_writer_address(w, "g", host, &a, 1700000000000000, 1700000000000000)) == 0)
+                written++;
+        ASSERT_EQ(-E2BIG, r);
+        ASSERT_EQ(-E2BIG, state_writer_commit(w));
+        line = state_address_size("g", host, &a, 1700000000000000, 1700000000000000);
+        ASSERT_TRUE(written <= STATE_FILE_MAX / line && written >= (STATE_FILE_MAX - 1024) / line);
+        state_writer_free(w);
+
+        /* The previous file is untouched. */
+        c = (struct counted) { 0 };
+        ASSERT_EQ(0, read_counted(path, &c, &reader));
+        ASSERT_UEQ(1, reader.written);
+        ASSERT_UEQ(STATE_ADDRESSES_MAX, c.addresses);
+        ASSERT_EQ(0, unlink(path));
+}
+
+/* Random records in random order through the writer and back through the reader: the same
+ * records in the same order, and state_address_size() is the size of each line. */
+static void test_random_round_trip(void) {
+        _cleanup_free_ char *path = path_in_dir("random");
+        uint64_t rng = 5;
+
+        for (unsigned round = 0; round < 50; round++) {
+                _cleanup_(state_freep) struct state *s = calloc(1, sizeof(*s)), *t = NULL;
+                size_t n = (size_t) (rng % 500), expected_size = 0;
+                struct stat st;
+
+                ASSERT_TRUE(s);
+                s->written = rng;
+                for (size_t i = 0; i < n; i++) {
+                        char group[16], host[32], address[64];
+
+                        rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17;
+                        snprintf(group, sizeof(group), "g%u", (unsigned) (rng % 3));
+                        snprintf(host, sizeof(host), "h%u.example", (unsigned) (rng >> 8) % 5);
+                        if (rng % 2)
+                                snprintf(address, sizeof(address), "198.18.%u.%u", (unsigned) (rng >> 16) % 4,
+                                         (unsigned) (rng >> 24) % 256);
+                        else
+                                snprintf(address, sizeof(address), "2001:db8::%x", (unsigned) (rng >> 16) % 1024);
+                        if (rng % 7 == 0)
+                                add_host(s, group, host, rng >> 3, rng >> 5, 0, (unsigned) rng, "e", rng >> 1);
+                        else {
+                                add_address(s, group, host, address, rng >> (rng % 64), rng >> 20);
+                                expected_size += state_address_size(group, host, &s->addresses[s->n_addresses - 1].addr,
+                                                                    s->addresses[s->n_addresses - 1].expiry,
+                                                                    s->addresses[s->n_addresses - 1].last_seen);
+                        }
+                }
+                ASSERT_EQ(0, state_save(path, s));
+                ASSERT_EQ(0, state_load(path, &t));
+                assert_state_equal(s, t);
+                ASSERT_EQ(0, stat(path, &st));
+                ASSERT_TRUE((uint64_t) st.st_size >= expected_size);
+                ASSERT_TRUE((uint64_t) st.st_size <= expected_size + state_frame_size_max() +
+                                                     s->n_hosts * state_host_size_max("g0", "h0.example"));
+                rng = rng * 6364136223846793005u + 1442695040888963407u;
+        }
+        ASSERT_EQ(0, unlink(path));
+}
+
 static void test_set_aside(void) {
         _cleanup_free_ char *path = path_in_dir("aside"), *prefix = NULL;
         char first[4096], second[4096], tiny[8];
@@ -793,6 +991,9 @@ int main(void) {
         test_truncated();
         test_corrupt();
         test_record_limit();
+        test_read_refusals();
+        test_limits_agree();
+        test_random_round_trip();
         test_set_aside();
         test_add_grows_foreign_arrays();
         test_crash_safety();
