@@ -286,6 +286,49 @@ int ledger_restore(struct ledger *l, const char *host, const struct ip_addr *add
         return 0;
 }
 
+/* Drops the names no entry refers to any more and renumbers the rest, once they are the
+ * majority: names learned from DNS replies come and go by the thousand, configured ones stay. */
+static void hosts_compact(struct ledger *l) {
+        _cleanup_free_ uint32_t *map = NULL;
+        uint32_t kept = 0;
+
+        if (l->n_hosts <= 64 || l->n_hosts <= 2 * l->n_entries)
+                return;
+        map = malloc(l->n_hosts * sizeof(*map));
+        if (!map)
+                return; /* only memory not given back yet: try again next time */
+        for (size_t i = 0; i < l->n_hosts; i++)
+                map[i] = UINT32_MAX;
+        for (size_t i = 0; i < l->n_entries; i++)
+                map[l->entries[i].host] = 0;
+        for (size_t i = 0; i < l->n_hosts; i++) {
+                if (map[i] == UINT32_MAX) {
+                        free(l->hosts[i]);
+                        continue;
+                }
+                map[i] = kept;
+                l->hosts[kept++] = l->hosts[i];
+        }
+        l->n_hosts = kept;
+        for (size_t i = 0; i < l->n_entries; i++)
+                l->entries[i].host = map[l->entries[i].host];
+}
+
+bool ledger_remove(struct ledger *l, const struct ip_addr *addr) {
+        bool found;
+        size_t i;
+
+        if (!l || !addr)
+                return false;
+        i = entry_search(l->entries, 0, l->n_entries, addr, &found);
+        if (!found)
+                return false;
+        memmove(&l->entries[i], &l->entries[i + 1], (l->n_entries - i - 1) * sizeof(*l->entries));
+        l->n_entries--;
+        hosts_compact(l);
+        return true;
+}
+
 size_t ledger_expire(struct ledger *l, usec_t now, ledger_entry_cb on_expired, void *userdata) {
         size_t removed = 0, w = 0;
 
@@ -310,6 +353,7 @@ size_t ledger_expire(struct ledger *l, usec_t now, ledger_entry_cb on_expired, v
                         w++;
                 }
         l->n_entries = w;
+        hosts_compact(l);
         return removed;
 }
 
