@@ -134,9 +134,18 @@ static const struct range ranges[] = {
         { "192.168.0.0/16",  ADDR_PRIVATE,  "private (192.168.0.0/16)" },
         { "100.64.0.0/10",   ADDR_PRIVATE,  "shared address space (100.64.0.0/10)" },
         { "fc00::/7",        ADDR_PRIVATE,  "unique local (fc00::/7)" },
+        { "64:ff9b:1::/48",  ADDR_PRIVATE,  "local-use NAT64 (64:ff9b:1::/48)" },
 };
 
 static const struct range *addr_find_range(const struct ip_addr *a) {
+        static const uint8_t nat64[12] = { 0x00, 0x64, 0xff, 0x9b };
+
+        /* The well-known NAT64 prefix (RFC 6052) reaches the IPv4 address it embeds: 64:ff9b::a00:1
+         * is 10.0.0.1 behind a NAT64 gateway, judged as that. */
+        if (a->family == AF_INET6 && a->prefixlen == 128 && memcmp(a->u.bytes, nat64, sizeof(nat64)) == 0) {
+                struct ip_addr v4 = addr_make(AF_INET, a->u.bytes + 12);
+                return addr_find_range(&v4);
+        }
         for (size_t i = 0; i < ELEMENTSOF(ranges); i++) {
                 struct ip_addr p;
 

@@ -13,9 +13,11 @@
 #include "log.h"
 #include "manager.h"
 #include "nft.h"
+#include "nft-queue.h"
 #include "paths.h"
 #include "resolver.h"
 #include "schedule.h"
+#include "snoop.h"
 #include "state.h"
 
 /* Answers are coalesced for this long before one transaction is sent; a foreign change is
@@ -63,6 +65,8 @@ struct group_state {
         size_t n_hosts;
         size_t added_logged; /* per answer, for ADDED_LOG_MAX */
         const char *answer_host;
+        bool snooped_full_said;   /* max_snooped reached: said once */
+        usec_t snoop_rejected_logged; /* CLOCK_MONOTONIC: refused snooped addresses, once a minute */
 };
 
 struct manager {
@@ -74,6 +78,7 @@ struct manager {
         size_t n_groups;
         struct resolver *resolver;
         struct nft *nft;
+        struct snoop *snoop;     /* snoop=yes: the DNS reply queue */
         sd_event_source *apply_timer;
         sd_event_source *expire_timer;
         sd_event_source *save_timer;
@@ -140,7 +145,9 @@ static void groups_free(struct group_state *groups, size_t n) {
 static void manager_free(struct manager *m) {
         if (!m)
                 return;
-        /* The resolver first: freeing it drops its pending callbacks into the hosts. */
+        /* The queue first: its replies get their verdicts before anything else goes. Then the
+         * resolver: freeing it drops its pending callbacks into the hosts. */
+        snoop_free(m->snoop);
         resolver_free(m->resolver);
         groups_free(m->groups, m->n_groups);
         nft_free(m->nft);
@@ -206,6 +213,11 @@ static struct host *group_find_host(struct group_state *g, const char *name) {
                 if (streq(g->hosts[i].name, name))
                         return &g->hosts[i];
         return NULL;
+}
+
+/* A configured host, or with snoop=yes a name learned from a reply below one of its domains. */
+static bool group_knows_host(const struct config *c, struct group_state *g, const char *name) {
+        return group_find_host(g, name) || (c->snoop && group_matches_name(g->config, name));
 }
 
 static bool group_has_family(const struct group *g, const struct ip_addr *a) {
@@ -514,7 +526,7 @@ static void manager_restore_state(struct manager *m) {
                 struct group_state *g = manager_find_group(m, a->group);
                 usec_t expiry, last_seen;
 
-                if (!g || a->expiry <= now_r || !group_find_host(g, a->host) ||
+                if (!g || a->expiry <= now_r || !group_knows_host(m->config, g, a->host) ||
                     !group_has_family(g->config, &a->addr) || !address_allowed(m->config, &a->addr)) {
                         dropped++;
                         continue;
@@ -667,6 +679,16 @@ static int manager_apply(struct manager *m) {
                 m->apply_failing = true;
                 manager_schedule_apply_in(m, m->config->retry_min);
                 return r;
+        }
+        /* A foreign change may have taken the snooping chains too (flush ruleset). */
+        if (force && m->snoop) {
+                const struct config *c = m->config;
+                struct nft_queue_spec spec = { c->table_family, c->table, c->snoop_queue, c->snoop_servers, c->n_snoop_servers };
+                enum nft_queue_kind kind;
+                int k = nft_queue_install(&spec, &kind, &err);
+
+                if (k < 0)
+                        manager_log_nft_error(k, &err, "put back the DNS snooping chains", "trying again at the next repair");
         }
         if (m->apply_failing)
                 log_info("nftables transaction applied again after earlier failures.");
@@ -1001,6 +1023,156 @@ static void manager_query_all(struct manager *m) {
                 }
 }
 
+/* ---- snooping ---- */
+
+static int learned_expiry_compare(const void *a, const void *b) {
+        const struct ledger_entry *x = a, *y = b;
+        return x->expiry < y->expiry ? -1 : x->expiry > y->expiry;
+}
+
+/* At most max_snooped learned addresses per group: those expiring first make room. Said once. */
+static void group_limit_snooped(struct group_state *g) {
+        const struct config *c = g->manager->config;
+        _cleanup_free_ struct ledger_entry *learned = NULL;
+        const struct ledger_entry *e;
+        size_t n, k = 0;
+
+        e = ledger_entries(g->ledger, &n);
+        for (size_t i = 0; i < n; i++)
+                k += !group_find_host(g, ledger_host_name(g->ledger, e[i].host));
+        if (k <= c->max_snooped)
+                return;
+        learned = calloc(k, sizeof(*learned));
+        if (!learned) {
+                log_oom();
+                return;
+        }
+        k = 0;
+        for (size_t i = 0; i < n; i++)
+                if (!group_find_host(g, ledger_host_name(g->ledger, e[i].host)))
+                        learned[k++] = e[i];
+        qsort(learned, k, sizeof(*learned), learned_expiry_compare);
+        for (size_t i = 0; i < k - c->max_snooped; i++)
+                (void) ledger_remove(g->ledger, &learned[i].addr);
+        if (!g->snooped_full_said)
+                log_warning("Group %s holds max_snooped=%u addresses learned from DNS replies; the ones expiring first make room for new ones.",
+                            g->config->name, c->max_snooped);
+        g->snooped_full_said = true;
+}
+
+/* A reply whose question name lies below some group's domains=: its addresses go through the
+ * same filter as resolved ones and into the ledger under that name, with the group's validity. */
+static int on_snooped_reply(struct snoop *s, const struct snoop_dns_reply *reply, void *userdata) {
+        struct manager *m = userdata;
+        const struct config *c = m->config;
+        usec_t now = boottime_now(m);
+        bool changed = false;
+        char a[ADDR_STRLEN];
+
+        for (size_t i = 0; i < m->n_groups; i++) {
+                struct group_state *g = &m->groups[i];
+                struct ip_addr addrs[SNOOP_DNS_ADDRS_MAX];
+                size_t n = 0;
+                int added;
+
+                if (!group_matches_name(g->config, reply->name))
+                        continue;
+                if (reply->truncated)
+                        log_debug("%s: truncated DNS reply, nothing learned from it.", reply->name);
+                for (size_t j = 0; j < reply->n_addrs; j++) {
+                        const struct ip_addr *x = &reply->addrs[j];
+                        usec_t mono = now_usec(CLOCK_MONOTONIC);
+
+                        if (!group_has_family(g->config, x))
+                                continue;
+                        if (!address_allowed(c, x)) {
+                                if (g->snoop_rejected_logged == 0 || mono - g->snoop_rejected_logged >= USEC_PER_MINUTE) {
+                                        g->snoop_rejected_logged = mono;
+                                        log_event(LOG_WARNING, NULL, g->config->name, reply->name, addr_to_string(x, a),
+                                                  "%s: ignoring %s from a snooped DNS reply: %s addresses are never allowed%s.",
+                                                  reply->name, a, addr_class_reason(x),
+                                                  addr_classify(x) == ADDR_PRIVATE ? " unless allow_private=yes" : "");
+                                }
+                                continue;
+                        }
+                        addrs[n++] = *x;
+                }
+                if (n == 0)
+                        continue;
+                g->added_logged = 0;
+                g->answer_host = reply->name;
+                added = ledger_record(g->ledger, reply->name, addrs, n, now, g->config->validity, on_entry_added, g);
+                if (added < 0) {
+                        log_oom();
+                        continue;
+                }
+                if (added > ADDED_LOG_MAX)
+                        log_event(LOG_INFO, MESSAGE_ADDRESSES_ADDED, g->config->name, reply->name, NULL,
+                                  "%s: %d more addresses added (now %zu addresses).", reply->name,
+                                  added - ADDED_LOG_MAX, ledger_host_count(g->ledger, reply->name));
+                group_limit_snooped(g);
+                /* Known addresses too: their timeouts grow. */
+                changed = true;
+        }
+        if (!changed)
+                return 0;
+        manager_state_changed(m);
+        manager_arm_expire(m);
+        return 1;
+}
+
+/* The transaction for the replies of one round; they are released once it returns. */
+static int on_snoop_commit(struct snoop *s, void *userdata) {
+        return manager_apply(userdata);
+}
+
+/* Starts listening (before the chains exist, so no reply waits for a listener that is not
+ * there yet) and puts the chains in; or, with snoop=no, removes chains an earlier run left. */
+static int manager_snoop_start(struct manager *m) {
+        const struct config *c = m->config;
+        struct nft_queue_spec spec = {
+                .family = c->table_family,
+                .table = c->table,
+                .queue = c->snoop_queue,
+                .servers = c->snoop_servers,
+                .n_servers = c->n_snoop_servers,
+        };
+        enum nft_queue_kind kind;
+        struct nft_error err = { 0 };
+        int r;
+
+        if (!c->snoop) {
+                r = nft_queue_remove(c->table_family, c->table, &err);
+                if (r < 0)
+                        manager_log_nft_error(r, &err, "remove the DNS snooping chains", "leaving them (with bypass, DNS passes)");
+                return 0;
+        }
+        r = snoop_new(m->event, c->snoop_queue, c->snoop_hold_max, on_snooped_reply, on_snoop_commit, m, &m->snoop);
+        if (r < 0)
+                return log_error_errno(r, "Failed to listen on NFQUEUE %u for DNS snooping%s: %m", c->snoop_queue,
+                                       r == -EBUSY ? " (another program listens on it: choose another snoop_queue=)" :
+                                       r == -EPERM ? " (needs CAP_NET_ADMIN)" : "");
+        r = nft_queue_install(&spec, &kind, &err);
+        if (r < 0) {
+                manager_log_nft_error(r, &err, "add the DNS snooping chains", "not snooping");
+                m->snoop = snoop_free(m->snoop);
+                return r;
+        }
+        log_info("Snooping DNS replies on NFQUEUE %u (%s) for the domains of %zu group%s.", c->snoop_queue,
+                 nft_queue_kind_to_string(kind), m->n_groups, m->n_groups == 1 ? "" : "s");
+        return 0;
+}
+
+static bool snoop_config_equal(const struct config *a, const struct config *b) {
+        if (a->snoop != b->snoop || a->snoop_queue != b->snoop_queue || a->snoop_hold_max != b->snoop_hold_max ||
+            a->n_snoop_servers != b->n_snoop_servers)
+                return false;
+        for (size_t i = 0; i < a->n_snoop_servers; i++)
+                if (addr_compare(&a->snoop_servers[i], &b->snoop_servers[i]) != 0)
+                        return false;
+        return true;
+}
+
 /* ---- reload ---- */
 
 /* Copies runtime state of groups that survive a reload into the new ones (the old ones stay
@@ -1029,7 +1201,7 @@ static int groups_carry_over(const struct config *c, bool servers_changed, usec_
                 for (size_t k = 0; k < n; k++) {
                         const char *host = ledger_host_name(og->ledger, e[k].host);
 
-                        if (group_find_host(ng, host) && group_has_family(gc, &e[k].addr) &&
+                        if (group_knows_host(c, ng, host) && group_has_family(gc, &e[k].addr) &&
                             address_allowed(c, &e[k].addr) &&
                             ledger_restore(ng->ledger, host, &e[k].addr, MIN(e[k].expiry, now + gc->validity),
                                            e[k].last_seen) < 0)
@@ -1124,6 +1296,10 @@ static int manager_reload(struct manager *m) {
 
         /* Accepted: the old resolver goes before the old hosts its callbacks point to. */
         c = NULL;
+        if (!snoop_config_equal(m->config, old_config)) {
+                m->snoop = snoop_free(m->snoop);
+                (void) manager_snoop_start(m);
+        }
         m->force_apply = false;
         m->apply_failing = false;
         resolver_free(m->resolver);
@@ -1296,6 +1472,8 @@ int manager_run(const char *config_path, enum manager_mode mode) {
         if (r < 0)
                 return 1;
         manager_arm_expire(m);
+        if (manager_snoop_start(m) < 0)
+                return 1;
 
         manager_query_all(m);
         if (m->round_left == 0) { /* no hosts at all: static addresses only */
@@ -1307,12 +1485,20 @@ int manager_run(const char *config_path, enum manager_mode mode) {
         r = sd_event_loop(m->event);
         if (r < 0)
                 log_error_errno(r, "Event loop failed: %m");
+        /* Every reply still queued gets its verdict now, before anything slower. */
+        m->snoop = snoop_free(m->snoop);
 
         manager_save_state(m);
         if (m->config->on_exit == ON_EXIT_REMOVE) {
                 _cleanup_(desired_done) struct desired d = { 0 };
                 struct nft_error err = { 0 };
 
+                if (m->config->snoop) {
+                        int k = nft_queue_remove(m->config->table_family, m->config->table, &err);
+                        if (k < 0)
+                                manager_log_nft_error(k, &err, "remove the DNS snooping chains on exit",
+                                                      "leaving them (with bypass, DNS passes)");
+                }
                 if (manager_desired(m, &d) >= 0) {
                         int k = nft_remove(m->nft, &d.ruleset, &err);
                         if (k < 0)

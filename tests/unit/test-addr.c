@@ -42,6 +42,10 @@ static void test_classify(void) {
                 { "10.1.2.3", ADDR_PRIVATE }, { "172.16.0.1", ADDR_PRIVATE }, { "172.31.255.255", ADDR_PRIVATE },
                 { "192.168.1.1", ADDR_PRIVATE }, { "100.64.0.1", ADDR_PRIVATE }, { "100.127.255.255", ADDR_PRIVATE },
                 { "fc00::1", ADDR_PRIVATE }, { "fdff::1", ADDR_PRIVATE },
+                /* NAT64 (RFC 6052, 8215): judged by the IPv4 address they lead to. */
+                { "64:ff9b::10.0.0.1", ADDR_PRIVATE }, { "64:ff9b::192.168.1.1", ADDR_PRIVATE },
+                { "64:ff9b::127.0.0.1", ADDR_RESERVED }, { "64:ff9b::0.0.0.0", ADDR_RESERVED },
+                { "64:ff9b:1::1", ADDR_PRIVATE }, { "64:ff9b::198.51.100.7", ADDR_PUBLIC },
                 { "172.15.255.255", ADDR_PUBLIC }, { "172.32.0.0", ADDR_PUBLIC }, { "100.128.0.0", ADDR_PUBLIC },
                 { "192.0.2.1", ADDR_PUBLIC }, { "203.0.113.7", ADDR_PUBLIC }, { "2001:db8::1", ADDR_PUBLIC },
                 { "fec0::1", ADDR_PUBLIC }, { "1.1.1.1", ADDR_PUBLIC }, { "223.255.255.255", ADDR_PUBLIC },

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <systemd/sd-event.h>
+
+#include "snoop-dns.h"
+#include "util.h"
+
+/* DNS snooping: a second source of answers beside the resolver. The kernel queues DNS replies
+ * (nft-queue.c's chains) to an NFQUEUE this room listens on through libnetfilter_queue's
+ * libmnl helpers; each reply is parsed (snoop-dns.c) and handed to the owner, which learns
+ * from it; replies that taught something are held until the owner's transaction is in the
+ * kernel, then accepted. Every reply is accepted: snooping never drops DNS. */
+struct snoop;
+
+/* A parsed reply. Returns 1 when it changed what the kernel must hold (the reply is then held
+ * until on_commit), 0 when not (accepted at once). */
+typedef int (*snoop_reply_cb)(struct snoop *s, const struct snoop_dns_reply *reply, void *userdata);
+/* Sends what the replies since the last call changed, in one transaction. Returns 0 once the
+ * kernel acknowledged it, a negative errno when it failed (the held replies go anyway). */
+typedef int (*snoop_commit_cb)(struct snoop *s, void *userdata);
+
+struct snoop_stats {
+        uint64_t replies;       /* queued packets read */
+        uint64_t unparsed;      /* not a reply snooping reads (malformed, cut, not DNS) */
+        uint64_t held;          /* held for a transaction */
+        uint64_t released_late; /* held longer than hold_max */
+        uint64_t commit_failed; /* released although their transaction failed */
+        uint64_t truncated;     /* TC set on a reply the owner wanted */
+        uint64_t lost;          /* ENOBUFS: queue messages the socket dropped */
+};
+
+/* Binds NFQUEUE queue on e, each configuration attribute in its own acknowledged message
+ * (bind; copy the whole packet up to 65531 bytes; fail-open with its mask; queue length),
+ * unbinding again on any refusal. Returns 0 or a negative errno: -EBUSY when another process
+ * listens on that queue, -EPERM without CAP_NET_ADMIN. */
+int snoop_new(sd_event *e, uint16_t queue, usec_t hold_max, snoop_reply_cb on_reply, snoop_commit_cb on_commit,
+              void *userdata, struct snoop **ret);
+
+/* Gives every reply still waiting in the socket its verdict (accept), then unbinds and closes
+ * the queue: a queue closed with replies in it would drop them. */
+struct snoop *snoop_free(struct snoop *s);
+static inline void snoop_freep(struct snoop **s) { snoop_free(*s); }
+
+const struct snoop_stats *snoop_get_stats(const struct snoop *s);
