@@ -38,6 +38,12 @@
 struct manager;
 struct group_state;
 
+/* Refused addresses already logged, so a hostile zone cannot flood the journal. */
+struct rejected_memory {
+        struct ip_addr addrs[REJECTED_MEMORY];
+        size_t n;
+};
+
 struct host {
         struct group_state *group;
         char *name;
@@ -53,8 +59,7 @@ struct host {
         bool warned_expiry;
         bool warned_cut;
         bool empty_logged;     /* NXDOMAIN / empty answer said once, until addresses come back */
-        struct ip_addr rejected[REJECTED_MEMORY];
-        size_t n_rejected;
+        struct rejected_memory rejected;
 };
 
 struct group_state {
@@ -66,7 +71,7 @@ struct group_state {
         size_t added_logged; /* per answer, for ADDED_LOG_MAX */
         const char *answer_host;
         bool snooped_full_said;   /* max_snooped reached: said once */
-        usec_t snoop_rejected_logged; /* CLOCK_MONOTONIC: refused snooped addresses, once a minute */
+        struct rejected_memory snoop_rejected; /* from snooped replies, for all names of the group */
 };
 
 struct manager {
@@ -795,18 +800,18 @@ static void host_schedule(struct host *h, usec_t when) {
         (void) sd_event_source_set_enabled(h->timer, SD_EVENT_ONESHOT);
 }
 
-/* True when this rejection was logged before; remembers up to REJECTED_MEMORY per host, then
- * says once that it stops naming them, so a hostile zone cannot flood the journal. */
-static bool host_already_rejected(struct host *h, const struct ip_addr *a) {
-        for (size_t i = 0; i < h->n_rejected; i++)
-                if (addr_compare(&h->rejected[i], a) == 0)
+/* True when this rejection was logged before; remembers up to REJECTED_MEMORY, then says once
+ * (naming who) that it stops naming them. */
+static bool already_rejected(struct rejected_memory *r, const struct ip_addr *a, const char *who) {
+        for (size_t i = 0; i < r->n; i++)
+                if (addr_compare(&r->addrs[i], a) == 0)
                         return true;
-        if (h->n_rejected == REJECTED_MEMORY)
+        if (r->n == REJECTED_MEMORY)
                 return true;
-        h->rejected[h->n_rejected++] = *a;
-        if (h->n_rejected == REJECTED_MEMORY)
-                log_warning("%s: %d refused addresses logged; further ones from this host are dropped without a message.",
-                            h->name, REJECTED_MEMORY);
+        r->addrs[r->n++] = *a;
+        if (r->n == REJECTED_MEMORY)
+                log_warning("%s: %d refused addresses logged; further ones are dropped without a message.",
+                            who, REJECTED_MEMORY);
         return false;
 }
 
@@ -826,7 +831,7 @@ static size_t host_filter_answer(struct host *h, const struct ip_addr *in, size_
                 if (!group_has_family(g, &in[i]))
                         continue;
                 if (!address_allowed(c, &in[i])) {
-                        if (!host_already_rejected(h, &in[i]))
+                        if (!already_rejected(&h->rejected, &in[i], h->name))
                                 log_event(LOG_WARNING, NULL, g->name, h->name, addr_to_string(&in[i], a),
                                           "%s: ignoring %s from DNS: %s addresses are never allowed%s.",
                                           h->name, a, addr_class_reason(&in[i]),
@@ -1081,18 +1086,14 @@ static int on_snooped_reply(struct snoop *s, const struct snoop_dns_reply *reply
                         log_debug("%s: truncated DNS reply, nothing learned from it.", reply->name);
                 for (size_t j = 0; j < reply->n_addrs; j++) {
                         const struct ip_addr *x = &reply->addrs[j];
-                        usec_t mono = now_usec(CLOCK_MONOTONIC);
-
                         if (!group_has_family(g->config, x))
                                 continue;
                         if (!address_allowed(c, x)) {
-                                if (g->snoop_rejected_logged == 0 || mono - g->snoop_rejected_logged >= USEC_PER_MINUTE) {
-                                        g->snoop_rejected_logged = mono;
+                                if (!already_rejected(&g->snoop_rejected, x, g->config->name))
                                         log_event(LOG_WARNING, NULL, g->config->name, reply->name, addr_to_string(x, a),
                                                   "%s: ignoring %s from a snooped DNS reply: %s addresses are never allowed%s.",
                                                   reply->name, a, addr_class_reason(x),
                                                   addr_classify(x) == ADDR_PRIVATE ? " unless allow_private=yes" : "");
-                                }
                                 continue;
                         }
                         addrs[n++] = *x;

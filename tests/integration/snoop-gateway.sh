@@ -1,0 +1,195 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# DNS snooping at a gateway, with real packets: a client namespace, this namespace as the gateway
+# running allowlistd (forward policy drop, ct established, jump to its chain, reject), and an
+# outside namespace with a dnsmasq resolver and TCP listeners on 443 and 8443 at the answered
+# addresses. The client connects the moment the answer arrives: its first SYN must pass for a
+# name below a domain=, and be rejected for anything else. Hostile answers are not learned but
+# still delivered; DNS keeps working when the daemon stops (SIGTERM and SIGKILL); a restart
+# restores what was learned from the state file; a gateway-local dnsmasq answering from its
+# cache extends the lifetime too.
+source "$(dirname "$0")/lib.sh"
+require_root_netns "$@"
+command -v socat >/dev/null || skip "needs socat"
+command -v nsenter >/dev/null || skip "needs nsenter"
+
+# --- topology ---------------------------------------------------------------------------------
+
+# A namespace is held by a sleeping process; NETNS_PID names it.
+_netns_differs() {
+        local theirs
+        theirs="$(readlink "/proc/$1/ns/net")" && [[ "$theirs" != "$(readlink /proc/$$/ns/net)" ]]
+}
+new_netns() {
+        unshare -n -- sleep infinity >/dev/null 2>&1 &
+        NETNS_PID=$!
+        at_exit "kill $NETNS_PID 2>/dev/null"
+        wait_until 10 _netns_differs "$NETNS_PID" || fail "cannot create a network namespace"
+}
+new_netns
+CLIENT=$NETNS_PID
+new_netns
+OUTSIDE=$NETNS_PID
+in_client() { nsenter -t "$CLIENT" -n -- "$@"; }
+in_outside() { nsenter -t "$OUTSIDE" -n -- "$@"; }
+
+ip link add g0 type veth peer name c0
+ip link set c0 netns "$CLIENT"
+ip link add g1 type veth peer name o0
+ip link set o0 netns "$OUTSIDE"
+ip addr add 10.1.0.1/24 dev g0
+ip addr add 192.0.2.1/24 dev g1
+ip link set g0 up
+ip link set g1 up
+ip route add 198.51.100.0/24 via 192.0.2.2
+sysctl -qw net.ipv4.ip_forward=1
+
+in_client ip link set lo up
+in_client ip addr add 10.1.0.2/24 dev c0
+in_client ip link set c0 up
+in_client ip route add default via 10.1.0.1
+
+in_outside ip link set lo up
+in_outside ip addr add 192.0.2.2/24 dev o0
+in_outside ip addr add 192.0.2.53/32 dev o0
+in_outside ip link set o0 up
+in_outside ip route add default via 192.0.2.1
+for a in 10 11 12; do
+        in_outside ip addr add 198.51.100.$a/32 dev lo
+done
+
+# The outside resolver.
+cat >"$TEST_DIR/outside.hosts" <<'EOF'
+198.51.100.10 a1.senso.cloud
+198.51.100.11 cdn.example.net
+198.51.100.12 evilsenso.cloud
+198.51.100.12 senso.cloud.evil.test
+10.0.0.1 hostile.senso.cloud
+127.0.0.1 hostile.senso.cloud
+0.0.0.0 hostile.senso.cloud
+::1 hostile6.senso.cloud
+64:ff9b::a00:1 hostile6.senso.cloud
+EOF
+# nsenter execs what it runs, so $! is the program itself (a shell function would be a subshell).
+nsenter -t "$OUTSIDE" -n -- /usr/sbin/dnsmasq --keep-in-foreground --user=root --group=root --no-resolv --no-hosts --no-poll \
+        --bind-interfaces --listen-address=192.0.2.53 --port=53 --addn-hosts="$TEST_DIR/outside.hosts" \
+        --cname=x.senso.cloud,cdn.example.net --local=/cloud/ --local=/net/ --local=/test/ \
+        --local-ttl=300 --pid-file="$TEST_DIR/outside.pid" --log-facility="$TEST_DIR/outside.log" \
+        --log-queries >/dev/null 2>"$TEST_DIR/outside.stderr" &
+OUTSIDE_DNS=$!
+at_exit "kill $OUTSIDE_DNS 2>/dev/null; wait $OUTSIDE_DNS 2>/dev/null"
+wait_until 10 in_outside bash -c '[[ -n "$(ss -Hlun "sport = :53")" ]]' || fail "outside dnsmasq did not start"
+
+for port in 443 8443; do
+        nsenter -t "$OUTSIDE" -n -- socat -T1 TCP4-LISTEN:$port,fork,reuseaddr EXEC:/bin/true >/dev/null 2>&1 &
+        at_exit "kill $! 2>/dev/null"
+done
+wait_until 10 in_outside bash -c '[[ $(ss -Hltn "sport = :443 or sport = :8443" | wc -l) == 2 ]]' ||
+        fail "listeners did not start"
+
+# The operator's ruleset on the gateway.
+nft -f - <<'EOF'
+table inet filter {
+        chain allowlistd {
+        }
+        chain forward {
+                type filter hook forward priority filter; policy drop;
+                ct state established,related accept
+                jump allowlistd
+                udp dport 53 accept
+                reject with tcp reset
+        }
+}
+EOF
+
+daemon_config "[daemon]
+table = inet filter
+chain = allowlistd
+state_file = $TEST_DIR/state
+dns_servers = 127.0.0.1:53
+snoop = yes
+snoop_queue = 3
+
+[senso]
+domains = *.senso.cloud service.signalr.net
+allow = tcp/443"
+
+# --- the test ---------------------------------------------------------------------------------
+
+out=$("$ALLOWLISTD" -c "$DAEMON_CONF" --check-config)
+assert_match $'Enforced by DNS snooping \\(queue 3\\):\n  senso: \\*\\.senso\\.cloud\n  senso: \\*\\.service\\.signalr\\.net' \
+        "$out" "--check-config says the domains are enforced by snooping"
+[[ "$out" != *"not enforced"* ]] || fail "--check-config still says 'not enforced': $out"
+
+daemon_start
+grep -q 'Snooping DNS replies on NFQUEUE 3 (' "$DAEMON_LOG" || fail "no start message: $(cat "$DAEMON_LOG")"
+assert_eq "snoop_forward snoop_output" "$(nft -j list table inet filter |
+        jq -r '[.nftables[] | select(.chain) | .chain.name | select(startswith("snoop"))] | join(" ")')" \
+        "the queue chains are in the daemon's table"
+
+assert_eq "198.51.100.10 connected" "$(in_client "$SNOOP_CLIENT" 192.0.2.53 a1.senso.cloud 443)" \
+        "a1.senso.cloud: the first SYN right after the answer passes"
+assert_eq "198.51.100.11 connected" "$(in_client "$SNOOP_CLIENT" 192.0.2.53 x.senso.cloud 443)" \
+        "x.senso.cloud (CNAME to cdn.example.net): the first SYN passes"
+assert_eq "198.51.100.10 refused" "$(in_client "$SNOOP_CLIENT" 192.0.2.53 a1.senso.cloud 8443)" \
+        "a port the group does not allow is rejected"
+assert_eq "198.51.100.12 refused" "$(in_client "$SNOOP_CLIENT" 192.0.2.53 evilsenso.cloud 443)" \
+        "evilsenso.cloud (no label boundary) is rejected"
+assert_eq "198.51.100.12 refused" "$(in_client "$SNOOP_CLIENT" 192.0.2.53 senso.cloud.evil.test 443)" \
+        "senso.cloud.evil.test is rejected"
+out=$(in_client "$SNOOP_CLIENT" 192.0.2.53 hostile.senso.cloud 443)
+[[ "$out" != dns-timeout ]] || fail "the hostile A reply did not reach the client"
+out=$(in_client "$SNOOP_CLIENT" 192.0.2.53 hostile6.senso.cloud 443 aaaa)
+[[ "$out" != dns-timeout ]] || fail "the hostile AAAA reply did not reach the client"
+echo "ok: hostile replies still reach the client"
+assert_eq $'198.51.100.10\n198.51.100.11' "$(set_elements inet filter senso_v4)" \
+        "only the two learned addresses are in the set (nothing hostile)"
+assert_eq "" "$(set_elements inet filter senso_v6)" "no hostile IPv6 address (::1, NAT64 of 10.0.0.1)"
+grep -q 'a1.senso.cloud: +198.51.100.10 ' "$DAEMON_LOG" || fail "the addition was not logged under its name"
+grep -q 'hostile.senso.cloud: ignoring 10.0.0.1 from a snooped DNS reply: private' "$DAEMON_LOG" ||
+        fail "the refused address was not logged: $(cat "$DAEMON_LOG")"
+timeout=$(set_timeouts inet filter senso_v4 | awk '$1 == "198.51.100.10" { print $2 }')
+[[ "$timeout" =~ ^[0-9]+$ ]] && (( timeout > 3500 && timeout <= 3600 )) ||
+        fail "a learned address must carry the group's validity as kernel timeout, got '$timeout'"
+echo "ok: learned addresses carry kernel timeouts"
+
+# A gateway-local resolver answering from its cache (output hook) extends the lifetime.
+/usr/sbin/dnsmasq --keep-in-foreground --user=root --group=root --no-resolv --no-hosts --no-poll \
+        --bind-interfaces --listen-address=10.1.0.1 --port=53 --server=192.0.2.53 --cache-size=100 \
+        --pid-file="$TEST_DIR/local.pid" --log-facility="$TEST_DIR/local.log" --log-queries >/dev/null 2>"$TEST_DIR/local.stderr" &
+LOCAL_DNS=$!
+at_exit "kill $LOCAL_DNS 2>/dev/null; wait $LOCAL_DNS 2>/dev/null"
+wait_until 10 bash -c '[[ -n "$(ss -Hlun "src 10.1.0.1 and sport = :53")" ]]' || fail "local dnsmasq did not start"
+assert_eq "198.51.100.10 connected" "$(in_client "$SNOOP_CLIENT" 10.1.0.1 a1.senso.cloud 443)" \
+        "through the gateway's own resolver"
+sleep 3
+before=$(set_timeouts inet filter senso_v4 | awk '$1 == "198.51.100.10" { print $3 }')
+assert_eq "198.51.100.10 connected" "$(in_client "$SNOOP_CLIENT" 10.1.0.1 a1.senso.cloud 443)" \
+        "again, answered from the local cache"
+grep -q 'cached a1.senso.cloud is 198.51.100.10' "$TEST_DIR/local.log" || fail "the second answer did not come from the cache"
+after=$(set_timeouts inet filter senso_v4 | awk '$1 == "198.51.100.10" { print $3 }')
+(( after >= before + 2 )) || fail "the cached answer did not extend the lifetime ($before -> $after)"
+echo "ok: a cached answer of a local resolver extends the lifetime ($before s -> $after s)"
+kill "$LOCAL_DNS"; wait "$LOCAL_DNS" 2>/dev/null || true
+
+# SIGTERM: DNS still answers promptly (bypass), the learned addresses stay with their timeouts.
+daemon_stop TERM
+assert_eq 0 "$DAEMON_RC" "clean exit"
+start=$(date +%s%N)
+assert_eq "198.51.100.10 connected" "$(in_client "$SNOOP_CLIENT" 192.0.2.53 a1.senso.cloud 443)" \
+        "after SIGTERM: DNS resolves and the learned address still passes"
+(( ($(date +%s%N) - start) / 1000000 < 1000 )) || fail "DNS was slow after SIGTERM"
+status=$("$ALLOWLISTD" -c "$DAEMON_CONF" --status)
+assert_match 'a1\.senso\.cloud' "$status" "--status shows the name that brought the address"
+assert_match 'Domains enforced by DNS snooping' "$status" "--status says the domains are enforced"
+
+# Restart: the state file brings the addresses back before any new answer.
+nft flush set inet filter senso_v4
+daemon_start
+assert_eq $'198.51.100.10\n198.51.100.11' "$(set_elements inet filter senso_v4)" \
+        "after a restart the learned addresses are back from the state file"
+
+# SIGKILL: the queue goes with the process; bypass lets DNS through.
+daemon_stop KILL
+out=$(in_client "$SNOOP_CLIENT" 192.0.2.53 a1.senso.cloud 443)
+assert_eq "198.51.100.10 connected" "$out" "after SIGKILL: DNS resolves and the learned address still passes"
