@@ -37,6 +37,7 @@
 
 struct manager;
 struct group_state;
+struct tc_lookup;
 
 /* Refused addresses already logged, so a hostile zone cannot flood the journal. */
 struct rejected_memory {
@@ -84,6 +85,7 @@ struct manager {
         struct resolver *resolver;
         struct nft *nft;
         struct snoop *snoop;     /* snoop=yes: the DNS reply queue */
+        struct tc_lookup *tc_lookups[16]; /* lookups of truncated snooped replies in flight */
         sd_event_source *apply_timer;
         sd_event_source *expire_timer;
         sd_event_source *save_timer;
@@ -147,6 +149,8 @@ static void groups_free(struct group_state *groups, size_t n) {
         free(groups);
 }
 
+static void tc_lookups_free(struct manager *m);
+
 static void manager_free(struct manager *m) {
         if (!m)
                 return;
@@ -154,6 +158,7 @@ static void manager_free(struct manager *m) {
          * resolver: freeing it drops its pending callbacks into the hosts. */
         snoop_free(m->snoop);
         resolver_free(m->resolver);
+        tc_lookups_free(m);
         groups_free(m->groups, m->n_groups);
         nft_free(m->nft);
         sd_event_source_disable_unref(m->apply_timer);
@@ -1065,10 +1070,10 @@ static void group_limit_snooped(struct group_state *g) {
         g->snooped_full_said = true;
 }
 
-/* A reply whose question name lies below some group's domains=: its addresses go through the
- * same filter as resolved ones and into the ledger under that name, with the group's validity. */
-static int on_snooped_reply(struct snoop *s, const struct snoop_dns_reply *reply, void *userdata) {
-        struct manager *m = userdata;
+/* Addresses of a name below some group's domains= (from a snooped reply, or the lookup of a
+ * truncated one): through the same filter as resolved ones and into the ledger under that name,
+ * with the group's validity. Returns whether the kernel must learn of it. */
+static bool snoop_learn(struct manager *m, const char *name, const struct ip_addr *in, size_t n_in) {
         const struct config *c = m->config;
         usec_t now = boottime_now(m);
         bool changed = false;
@@ -1080,19 +1085,18 @@ static int on_snooped_reply(struct snoop *s, const struct snoop_dns_reply *reply
                 size_t n = 0;
                 int added;
 
-                if (!group_matches_name(g->config, reply->name))
+                if (!group_matches_name(g->config, name))
                         continue;
-                if (reply->truncated)
-                        log_debug("%s: truncated DNS reply, nothing learned from it.", reply->name);
-                for (size_t j = 0; j < reply->n_addrs; j++) {
-                        const struct ip_addr *x = &reply->addrs[j];
+                for (size_t j = 0; j < n_in && n < ELEMENTSOF(addrs); j++) {
+                        const struct ip_addr *x = &in[j];
+
                         if (!group_has_family(g->config, x))
                                 continue;
                         if (!address_allowed(c, x)) {
                                 if (!already_rejected(&g->snoop_rejected, x, g->config->name))
-                                        log_event(LOG_WARNING, NULL, g->config->name, reply->name, addr_to_string(x, a),
+                                        log_event(LOG_WARNING, NULL, g->config->name, name, addr_to_string(x, a),
                                                   "%s: ignoring %s from a snooped DNS reply: %s addresses are never allowed%s.",
-                                                  reply->name, a, addr_class_reason(x),
+                                                  name, a, addr_class_reason(x),
                                                   addr_classify(x) == ADDR_PRIVATE ? " unless allow_private=yes" : "");
                                 continue;
                         }
@@ -1101,25 +1105,86 @@ static int on_snooped_reply(struct snoop *s, const struct snoop_dns_reply *reply
                 if (n == 0)
                         continue;
                 g->added_logged = 0;
-                g->answer_host = reply->name;
-                added = ledger_record(g->ledger, reply->name, addrs, n, now, g->config->validity, on_entry_added, g);
+                g->answer_host = name;
+                added = ledger_record(g->ledger, name, addrs, n, now, g->config->validity, on_entry_added, g);
                 if (added < 0) {
                         log_oom();
                         continue;
                 }
                 if (added > ADDED_LOG_MAX)
-                        log_event(LOG_INFO, MESSAGE_ADDRESSES_ADDED, g->config->name, reply->name, NULL,
-                                  "%s: %d more addresses added (now %zu addresses).", reply->name,
-                                  added - ADDED_LOG_MAX, ledger_host_count(g->ledger, reply->name));
+                        log_event(LOG_INFO, MESSAGE_ADDRESSES_ADDED, g->config->name, name, NULL,
+                                  "%s: %d more addresses added (now %zu addresses).", name,
+                                  added - ADDED_LOG_MAX, ledger_host_count(g->ledger, name));
                 group_limit_snooped(g);
                 /* Known addresses too: their timeouts grow. */
                 changed = true;
         }
-        if (!changed)
-                return 0;
-        manager_state_changed(m);
-        manager_arm_expire(m);
-        return 1;
+        if (changed) {
+                manager_state_changed(m);
+                manager_arm_expire(m);
+        }
+        return changed;
+}
+
+static bool name_snooped(const struct manager *m, const char *name) {
+        for (size_t i = 0; i < m->n_groups; i++)
+                if (group_matches_name(m->groups[i].config, name))
+                        return true;
+        return false;
+}
+
+/* A truncated reply names no (or not all) addresses: its name is asked once more through the
+ * resolver, which retries over TCP, and the reply waits for that (at most snoop_hold_max). */
+struct tc_lookup {
+        struct manager *manager;
+        uint64_t token;
+        size_t slot;
+};
+
+static void tc_lookups_free(struct manager *m) {
+        for (size_t i = 0; i < ELEMENTSOF(m->tc_lookups); i++) {
+                free(m->tc_lookups[i]);
+                m->tc_lookups[i] = NULL;
+        }
+}
+
+static void on_tc_result(struct resolver *r, const struct resolver_result *res, void *userdata) {
+        struct tc_lookup *t = userdata;
+        struct manager *m = t->manager;
+
+        m->tc_lookups[t->slot] = NULL;
+        if (snoop_learn(m, res->host, res->addrs, res->n_addrs))
+                (void) manager_apply(m);
+        snoop_release(m->snoop, t->token);
+        free(t);
+}
+
+static enum snoop_decision on_snooped_reply(struct snoop *s, const struct snoop_dns_reply *reply, uint64_t token,
+                                            void *userdata) {
+        struct manager *m = userdata;
+        struct tc_lookup *t;
+        size_t slot;
+
+        if (!name_snooped(m, reply->name))
+                return SNOOP_ACCEPT;
+        if (!reply->truncated)
+                return snoop_learn(m, reply->name, reply->addrs, reply->n_addrs) ? SNOOP_HOLD_COMMIT : SNOOP_ACCEPT;
+
+        for (slot = 0; slot < ELEMENTSOF(m->tc_lookups) && m->tc_lookups[slot]; slot++)
+                ;
+        if (slot == ELEMENTSOF(m->tc_lookups))
+                return SNOOP_ACCEPT; /* a burst of them: the client asks over TCP, unseen */
+        t = calloc(1, sizeof(*t));
+        if (!t)
+                return SNOOP_ACCEPT;
+        *t = (struct tc_lookup) { .manager = m, .token = token, .slot = slot };
+        if (resolver_query(m->resolver, reply->name, reply->qtype == 1 ? FAMILY_IPV4 : FAMILY_IPV6, on_tc_result, t) < 0) {
+                free(t);
+                return SNOOP_ACCEPT;
+        }
+        m->tc_lookups[slot] = t;
+        log_debug("%s: truncated DNS reply, asking for it myself before releasing it.", reply->name);
+        return SNOOP_HOLD_RELEASE;
 }
 
 /* The transaction for the replies of one round; they are released once it returns. */
@@ -1304,6 +1369,7 @@ static int manager_reload(struct manager *m) {
         m->force_apply = false;
         m->apply_failing = false;
         resolver_free(m->resolver);
+        tc_lookups_free(m); /* their callbacks went with the old resolver */
         m->resolver = resolver;
         groups_free(old_groups, n_old);
         config_free(old_config);

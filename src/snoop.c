@@ -22,6 +22,8 @@
 #define QUEUE_MAXLEN 4096
 #define SOCKET_RCVBUF (8 * 1024 * 1024)
 #define ROUND_PACKETS 64
+/* Replies held for a lookup at once; more are accepted at once. */
+#define WAITING_MAX 64
 /* A verdict message: header, nfgenmsg, NFQA_VERDICT_HDR. */
 #define VERDICT_MSG_SIZE 64
 #define CONFIG_ACK_TIMEOUT_SEC 2
@@ -30,6 +32,7 @@
 
 struct held {
         uint32_t id;
+        uint64_t token;
         usec_t since; /* CLOCK_MONOTONIC */
 };
 
@@ -45,8 +48,12 @@ struct snoop {
         char *buf;
         char verdicts[ROUND_PACKETS * VERDICT_MSG_SIZE];
         size_t verdicts_size;
-        struct held held[ROUND_PACKETS];
+        struct held held[ROUND_PACKETS];     /* this round's, until on_commit */
         size_t n_held;
+        struct held waiting[WAITING_MAX];    /* until snoop_release() or hold_max */
+        size_t n_waiting;
+        sd_event_source *hold_timer;
+        uint64_t next_token;
         struct snoop_stats stats;
         usec_t last_late_log, last_lost_log;
         uint64_t late_logged, lost_logged;
@@ -84,13 +91,75 @@ static bool log_due(usec_t *last, usec_t now) {
         return true;
 }
 
+static void late_log(struct snoop *s, size_t late, usec_t now) {
+        char d[DURATION_MAX];
+
+        s->stats.released_late += late;
+        if (late == 0 || !log_due(&s->last_late_log, now))
+                return;
+        log_warning("Released %" PRIu64 " DNS repl%s later than snoop_hold_max=%s: the nftables transaction or the lookup of a truncated reply was slow.",
+                    s->stats.released_late - s->late_logged, s->stats.released_late - s->late_logged == 1 ? "y" : "ies",
+                    format_duration(d, sizeof(d), s->hold_max));
+        s->late_logged = s->stats.released_late;
+}
+
+static void hold_timer_arm(struct snoop *s) {
+        usec_t first = USEC_INFINITY;
+
+        for (size_t i = 0; i < s->n_waiting; i++)
+                first = MIN(first, s->waiting[i].since);
+        if (first == USEC_INFINITY) {
+                (void) sd_event_source_set_enabled(s->hold_timer, SD_EVENT_OFF);
+                return;
+        }
+        (void) sd_event_source_set_time(s->hold_timer, first + s->hold_max);
+        (void) sd_event_source_set_enabled(s->hold_timer, SD_EVENT_ONESHOT);
+}
+
+/* Accepts the waiting replies that match: the one of token, or (token 0) all past hold_max.
+ * Returns how many. */
+static size_t waiting_release(struct snoop *s, uint64_t token, usec_t now) {
+        size_t w = 0, released = 0;
+
+        for (size_t i = 0; i < s->n_waiting; i++) {
+                const struct held *h = &s->waiting[i];
+                bool due = token ? h->token == token : now - h->since >= s->hold_max;
+
+                if (!due) {
+                        s->waiting[w++] = *h;
+                        continue;
+                }
+                verdict_accept(s, h->id);
+                released++;
+        }
+        s->n_waiting = w;
+        verdicts_flush(s);
+        return released;
+}
+
+static int on_hold_timer(sd_event_source *source, uint64_t usec, void *userdata) {
+        struct snoop *s = userdata;
+        usec_t now = now_usec(CLOCK_MONOTONIC);
+
+        late_log(s, waiting_release(s, 0, now), now);
+        hold_timer_arm(s);
+        return 0;
+}
+
+void snoop_release(struct snoop *s, uint64_t token) {
+        if (!s || token == 0)
+                return;
+        (void) waiting_release(s, token, now_usec(CLOCK_MONOTONIC));
+        hold_timer_arm(s);
+}
+
 /* Reads one queued packet; returns whether it went on hold. */
 static bool handle_packet(struct snoop *s, const struct nlmsghdr *nlh) {
         struct nlattr *attr[NFQA_MAX + 1] = { NULL };
         const struct nfqnl_msg_packet_hdr *ph;
         struct snoop_dns_reply reply;
+        uint64_t token;
         uint32_t id;
-        int r;
 
         if (nfq_nlmsg_parse(nlh, attr) < 0 || !attr[NFQA_PACKET_HDR] ||
             mnl_attr_get_payload_len(attr[NFQA_PACKET_HDR]) < sizeof(*ph))
@@ -108,14 +177,25 @@ static bool handle_packet(struct snoop *s, const struct nlmsghdr *nlh) {
                 verdict_accept(s, id);
                 return false;
         }
-        r = s->on_reply(s, &reply, s->userdata);
-        if (r > 0 && s->n_held < ELEMENTSOF(s->held)) {
-                s->held[s->n_held++] = (struct held) { .id = id, .since = now_usec(CLOCK_MONOTONIC) };
+        token = ++s->next_token;
+        switch (s->on_reply(s, &reply, token, s->userdata)) {
+        case SNOOP_ACCEPT:
+                break;
+        case SNOOP_HOLD_COMMIT:
+                if (s->n_held >= ELEMENTSOF(s->held))
+                        break;
+                s->held[s->n_held++] = (struct held) { .id = id, .token = token, .since = now_usec(CLOCK_MONOTONIC) };
                 s->stats.held++;
                 return true;
-        }
-        if (r == 0 && reply.truncated)
+        case SNOOP_HOLD_RELEASE:
                 s->stats.truncated++;
+                if (s->n_waiting >= ELEMENTSOF(s->waiting))
+                        break;
+                s->waiting[s->n_waiting++] = (struct held) { .id = id, .token = token, .since = now_usec(CLOCK_MONOTONIC) };
+                s->stats.held++;
+                hold_timer_arm(s);
+                return true;
+        }
         verdict_accept(s, id);
         return false;
 }
@@ -131,16 +211,9 @@ static void release_held(struct snoop *s, int commit_result) {
         }
         if (commit_result < 0)
                 s->stats.commit_failed += s->n_held;
-        s->stats.released_late += late;
         s->n_held = 0;
         verdicts_flush(s);
-        if (late > 0 && log_due(&s->last_late_log, now)) {
-                char d[DURATION_MAX];
-                log_warning("Released %" PRIu64 " DNS repl%s later than snoop_hold_max=%s: the nftables transaction was slow.",
-                            s->stats.released_late - s->late_logged, s->stats.released_late - s->late_logged == 1 ? "y" : "ies",
-                            format_duration(d, sizeof(d), s->hold_max));
-                s->late_logged = s->stats.released_late;
-        }
+        late_log(s, late, now);
 }
 
 static int on_io(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
@@ -307,7 +380,13 @@ int snoop_new(sd_event *e, uint16_t queue, usec_t hold_max, snoop_reply_cb on_re
         if (r < 0)
                 goto fail;
         r = sd_event_add_io(e, &s->io, mnl_socket_get_fd(s->nl), EPOLLIN, on_io, s);
+        if (r >= 0)
+                r = sd_event_add_time(e, &s->hold_timer, CLOCK_MONOTONIC, 0, USEC_PER_MSEC, on_hold_timer, s);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(s->hold_timer, SD_EVENT_OFF);
         if (r < 0) {
+                sd_event_source_disable_unref(s->io);
+                sd_event_source_disable_unref(s->hold_timer);
                 (void) config_cmd(s, NFQNL_CFG_CMD_UNBIND);
                 goto fail;
         }
@@ -325,6 +404,7 @@ struct snoop *snoop_free(struct snoop *s) {
         if (!s)
                 return NULL;
         sd_event_source_disable_unref(s->io);
+        sd_event_source_disable_unref(s->hold_timer);
         /* Replies still in the socket get their verdict before the queue goes: unbinding
          * drops whatever is left in it. */
         for (unsigned n = 0; n < 4096; n++) {
@@ -345,6 +425,10 @@ struct snoop *snoop_free(struct snoop *s) {
                 }
         }
         release_held(s, 0);
+        for (size_t i = 0; i < s->n_waiting; i++)
+                verdict_accept(s, s->waiting[i].id);
+        s->n_waiting = 0;
+        verdicts_flush(s);
         (void) config_cmd(s, NFQNL_CFG_CMD_UNBIND);
         mnl_socket_close(s->nl);
         free(s->buf);

@@ -13,9 +13,16 @@
  * kernel, then accepted. Every reply is accepted: snooping never drops DNS. */
 struct snoop;
 
-/* A parsed reply. Returns 1 when it changed what the kernel must hold (the reply is then held
- * until on_commit), 0 when not (accepted at once). */
-typedef int (*snoop_reply_cb)(struct snoop *s, const struct snoop_dns_reply *reply, void *userdata);
+/* What the owner wants done with a reply. */
+enum snoop_decision {
+        SNOOP_ACCEPT,       /* nothing to wait for: accepted at once */
+        SNOOP_HOLD_COMMIT,  /* it changed what the kernel must hold: accepted after on_commit */
+        SNOOP_HOLD_RELEASE, /* held until snoop_release(token) (a lookup of a truncated reply) */
+};
+
+/* A parsed reply; token names it for snoop_release(). */
+typedef enum snoop_decision (*snoop_reply_cb)(struct snoop *s, const struct snoop_dns_reply *reply, uint64_t token,
+                                              void *userdata);
 /* Sends what the replies since the last call changed, in one transaction. Returns 0 once the
  * kernel acknowledged it, a negative errno when it failed (the held replies go anyway). */
 typedef int (*snoop_commit_cb)(struct snoop *s, void *userdata);
@@ -43,3 +50,7 @@ struct snoop *snoop_free(struct snoop *s);
 static inline void snoop_freep(struct snoop **s) { snoop_free(*s); }
 
 const struct snoop_stats *snoop_get_stats(const struct snoop *s);
+
+/* Accepts the reply held as token (SNOOP_HOLD_RELEASE); one already released at its hold_max
+ * is fine. */
+void snoop_release(struct snoop *s, uint64_t token);

@@ -2,7 +2,9 @@
 /* A LAN client for the snooping tests: asks SERVER for NAME (A or AAAA) over UDP, and at once,
  * with no pause between the answer and the SYN, connects to the first address on PORT.
  *
- *   snoop-client SERVER NAME PORT [a|aaaa]   prints "ADDR connected", "ADDR refused",
+ *   snoop-client SERVER NAME PORT [a|aaaa [ADDR]]
+ *                                            (with ADDR: connects there whatever the answer
+ *                                            says, for truncated answers) prints "ADDR connected", "ADDR refused",
  *                                            "ADDR timeout", "no-address" or "dns-timeout";
  *                                            exit 0 when the DNS answer came
  *   snoop-client --bench SERVER NAME SECONDS  sends queries for NAME with a counter appended
@@ -210,7 +212,7 @@ int main(int argc, char **argv) {
                 printf("dns-timeout\n");
                 return 1;
         }
-        r = first_address(reply, (size_t) k, type, addr);
+        r = argc > 5 ? inet_pton(type == 1 ? AF_INET : AF_INET6, argv[5], addr) : first_address(reply, (size_t) k, type, addr);
         if (r <= 0) {
                 printf("no-address\n");
                 return 0;

@@ -54,7 +54,7 @@ in_outside ip addr add 192.0.2.2/24 dev o0
 in_outside ip addr add 192.0.2.53/32 dev o0
 in_outside ip link set o0 up
 in_outside ip route add default via 192.0.2.1
-for a in 10 11 12; do
+for a in 10 11 12 100; do
         in_outside ip addr add 198.51.100.$a/32 dev lo
 done
 
@@ -70,6 +70,10 @@ cat >"$TEST_DIR/outside.hosts" <<'EOF'
 ::1 hostile6.senso.cloud
 64:ff9b::a00:1 hostile6.senso.cloud
 EOF
+# More addresses than fit in 512 bytes: dnsmasq answers a query without EDNS with TC set.
+for i in $(seq 100 139); do
+        echo "198.51.100.$i tc.senso.cloud" >>"$TEST_DIR/outside.hosts"
+done
 # nsenter execs what it runs, so $! is the program itself (a shell function would be a subshell).
 nsenter -t "$OUTSIDE" -n -- /usr/sbin/dnsmasq --keep-in-foreground --user=root --group=root --no-resolv --no-hosts --no-poll \
         --bind-interfaces --listen-address=192.0.2.53 --port=53 --addn-hosts="$TEST_DIR/outside.hosts" \
@@ -106,7 +110,7 @@ daemon_config "[daemon]
 table = inet filter
 chain = allowlistd
 state_file = $TEST_DIR/state
-dns_servers = 127.0.0.1:53
+dns_servers = 192.0.2.53:53
 snoop = yes
 snoop_queue = 3
 
@@ -148,6 +152,12 @@ assert_eq "" "$(set_elements inet filter senso_v6)" "no hostile IPv6 address (::
 grep -q 'a1.senso.cloud: +198.51.100.10 ' "$DAEMON_LOG" || fail "the addition was not logged under its name"
 grep -q 'hostile.senso.cloud: ignoring 10.0.0.1 from a snooped DNS reply: private' "$DAEMON_LOG" ||
         fail "the refused address was not logged: $(cat "$DAEMON_LOG")"
+# Truncated: the daemon asks itself (c-ares retries over TCP) before the reply goes on.
+assert_eq "198.51.100.100 connected" "$(in_client "$SNOOP_CLIENT" 192.0.2.53 tc.senso.cloud 443 a 198.51.100.100)" \
+        "tc.senso.cloud (TC set): its addresses are allowed before the truncated reply is released"
+assert_eq 40 "$(set_elements inet filter senso_v4 | grep -c '^198\.51\.100\.1[0-3][0-9]$')" \
+        "all 40 addresses of the full answer are in the set"
+
 timeout=$(set_timeouts inet filter senso_v4 | awk '$1 == "198.51.100.10" { print $2 }')
 [[ "$timeout" =~ ^[0-9]+$ ]] && (( timeout > 3500 && timeout <= 3600 )) ||
         fail "a learned address must carry the group's validity as kernel timeout, got '$timeout'"
@@ -184,9 +194,10 @@ assert_match 'a1\.senso\.cloud' "$status" "--status shows the name that brought 
 assert_match 'Domains enforced by DNS snooping' "$status" "--status says the domains are enforced"
 
 # Restart: the state file brings the addresses back before any new answer.
+learned=$(set_elements inet filter senso_v4)
 nft flush set inet filter senso_v4
 daemon_start
-assert_eq $'198.51.100.10\n198.51.100.11' "$(set_elements inet filter senso_v4)" \
+assert_eq "$learned" "$(set_elements inet filter senso_v4)" \
         "after a restart the learned addresses are back from the state file"
 
 # SIGKILL: the queue goes with the process; bypass lets DNS through.
