@@ -7,9 +7,11 @@
  *                                            says, for truncated answers) prints "ADDR connected", "ADDR refused",
  *                                            "ADDR timeout", "no-address" or "dns-timeout";
  *                                            exit 0 when the DNS answer came
- *   snoop-client --bench SERVER NAME SECONDS  sends queries for NAME with a counter appended
- *                                            to its first label (a new name each time), one
- *                                            after another, for SECONDS, and
+ *   snoop-client --bench SERVER NAME SECONDS [COUNT]
+ *                                            sends queries for NAME, one after another, for
+ *                                            SECONDS or until COUNT replies; "{}" in NAME
+ *                                            becomes H-L of the query's number N (H = N/250,
+ *                                            L = N%250+1), a new name each time, and
  *                                            prints "replies N p50_us X p99_us Y per_s Z" */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -142,27 +144,33 @@ static int cmp_double(const void *a, const void *b) {
         return x < y ? -1 : x > y;
 }
 
-static int bench(const char *server, const char *prefix, double seconds) {
+/* NAME with "{}" replaced by H-L of number n. */
+static void bench_name(char *out, size_t size, const char *name, size_t n) {
+        const char *brace = strstr(name, "{}");
+
+        if (!brace) {
+                snprintf(out, size, "%s", name);
+                return;
+        }
+        snprintf(out, size, "%.*s%zu-%zu%s", (int) (brace - name), name, (n / 250) % 256, n % 250 + 1, brace + 2);
+}
+
+static int bench(const char *server, const char *pattern, double seconds, size_t count) {
         struct sockaddr_storage ss;
         socklen_t sl;
         int fd = dns_socket(server, &ss, &sl);
         size_t n = 0, allocated = 1 << 16, timeouts = 0;
-        double *lat = malloc(allocated * sizeof(double)), start = now_us();
+        double *lat = malloc(allocated * sizeof(double)), start = now_us(), elapsed;
         uint8_t reply[4096];
 
         if (fd < 0 || !lat)
                 return 1;
-        while (now_us() - start < seconds * 1e6) {
+        while (now_us() - start < seconds * 1e6 && (count == 0 || n < count)) {
                 char name[300];
                 double t0 = now_us();
                 ssize_t k;
 
-                /* PREFIX is "n.senso.cloud" or "n.other.test": the counter goes into the first label. */
-                {
-                        const char *dot = strchr(prefix, '.');
-                        snprintf(name, sizeof(name), "%.*s%zu%s", (int) (dot ? dot - prefix : (long) strlen(prefix)),
-                                 prefix, n + timeouts, dot ? dot : "");
-                }
+                bench_name(name, sizeof(name), pattern, n + timeouts);
                 k = ask(fd, (uint16_t) (n + timeouts), name, 1, reply, sizeof(reply), 2000);
                 if (k <= 0) {
                         timeouts++;
@@ -176,13 +184,14 @@ static int bench(const char *server, const char *prefix, double seconds) {
                 }
                 lat[n++] = now_us() - t0;
         }
+        elapsed = (now_us() - start) / 1e6;
         if (n == 0) {
                 printf("replies 0 timeouts %zu\n", timeouts);
                 return 1;
         }
         qsort(lat, n, sizeof(double), cmp_double);
         printf("replies %zu timeouts %zu p50_us %.0f p99_us %.0f per_s %.0f\n", n, timeouts, lat[n / 2],
-               lat[(size_t) ((double) n * 0.99)], (double) n / seconds);
+               lat[(size_t) ((double) n * 0.99)], (double) n / elapsed);
         return 0;
 }
 
@@ -196,7 +205,7 @@ int main(int argc, char **argv) {
         ssize_t k;
 
         if (argc >= 5 && strcmp(argv[1], "--bench") == 0)
-                return bench(argv[2], argv[3], atof(argv[4]));
+                return bench(argv[2], argv[3], atof(argv[4]), argc > 5 ? (size_t) atol(argv[5]) : 0);
         if (argc < 4) {
                 fprintf(stderr, "usage: snoop-client SERVER NAME PORT [a|aaaa]\n");
                 return 2;

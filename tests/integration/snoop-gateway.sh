@@ -9,56 +9,10 @@
 # restores what was learned from the state file; a gateway-local dnsmasq answering from its
 # cache extends the lifetime too.
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/snoop-lib.sh"
 require_root_netns "$@"
-command -v socat >/dev/null || skip "needs socat"
-command -v nsenter >/dev/null || skip "needs nsenter"
 
-# --- topology ---------------------------------------------------------------------------------
-
-# A namespace is held by a sleeping process; NETNS_PID names it.
-_netns_differs() {
-        local theirs
-        theirs="$(readlink "/proc/$1/ns/net")" && [[ "$theirs" != "$(readlink /proc/$$/ns/net)" ]]
-}
-new_netns() {
-        unshare -n -- sleep infinity >/dev/null 2>&1 &
-        NETNS_PID=$!
-        at_exit "kill $NETNS_PID 2>/dev/null"
-        wait_until 10 _netns_differs "$NETNS_PID" || fail "cannot create a network namespace"
-}
-new_netns
-CLIENT=$NETNS_PID
-new_netns
-OUTSIDE=$NETNS_PID
-in_client() { nsenter -t "$CLIENT" -n -- "$@"; }
-in_outside() { nsenter -t "$OUTSIDE" -n -- "$@"; }
-
-ip link add g0 type veth peer name c0
-ip link set c0 netns "$CLIENT"
-ip link add g1 type veth peer name o0
-ip link set o0 netns "$OUTSIDE"
-ip addr add 10.1.0.1/24 dev g0
-ip addr add 192.0.2.1/24 dev g1
-ip link set g0 up
-ip link set g1 up
-ip route add 198.51.100.0/24 via 192.0.2.2
-sysctl -qw net.ipv4.ip_forward=1
-
-in_client ip link set lo up
-in_client ip addr add 10.1.0.2/24 dev c0
-in_client ip link set c0 up
-in_client ip route add default via 10.1.0.1
-
-in_outside ip link set lo up
-in_outside ip addr add 192.0.2.2/24 dev o0
-in_outside ip addr add 192.0.2.53/32 dev o0
-in_outside ip link set o0 up
-in_outside ip route add default via 192.0.2.1
-for a in 10 11 12 100; do
-        in_outside ip addr add 198.51.100.$a/32 dev lo
-done
-
-# The outside resolver.
+# The outside resolver's zone.
 cat >"$TEST_DIR/outside.hosts" <<'EOF'
 198.51.100.10 a1.senso.cloud
 198.51.100.11 cdn.example.net
@@ -74,37 +28,8 @@ EOF
 for i in $(seq 100 139); do
         echo "198.51.100.$i tc.senso.cloud" >>"$TEST_DIR/outside.hosts"
 done
-# nsenter execs what it runs, so $! is the program itself (a shell function would be a subshell).
-nsenter -t "$OUTSIDE" -n -- /usr/sbin/dnsmasq --keep-in-foreground --user=root --group=root --no-resolv --no-hosts --no-poll \
-        --bind-interfaces --listen-address=192.0.2.53 --port=53 --addn-hosts="$TEST_DIR/outside.hosts" \
-        --cname=x.senso.cloud,cdn.example.net --local=/cloud/ --local=/net/ --local=/test/ \
-        --local-ttl=300 --pid-file="$TEST_DIR/outside.pid" --log-facility="$TEST_DIR/outside.log" \
-        --log-queries >/dev/null 2>"$TEST_DIR/outside.stderr" &
-OUTSIDE_DNS=$!
-at_exit "kill $OUTSIDE_DNS 2>/dev/null; wait $OUTSIDE_DNS 2>/dev/null"
-wait_until 10 in_outside bash -c '[[ -n "$(ss -Hlun "sport = :53")" ]]' || fail "outside dnsmasq did not start"
-
-for port in 443 8443; do
-        nsenter -t "$OUTSIDE" -n -- socat -T1 TCP4-LISTEN:$port,fork,reuseaddr EXEC:/bin/true >/dev/null 2>&1 &
-        at_exit "kill $! 2>/dev/null"
-done
-wait_until 10 in_outside bash -c '[[ $(ss -Hltn "sport = :443 or sport = :8443" | wc -l) == 2 ]]' ||
-        fail "listeners did not start"
-
-# The operator's ruleset on the gateway.
-nft -f - <<'EOF'
-table inet filter {
-        chain allowlistd {
-        }
-        chain forward {
-                type filter hook forward priority filter; policy drop;
-                ct state established,related accept
-                jump allowlistd
-                udp dport 53 accept
-                reject with tcp reset
-        }
-}
-EOF
+OUTSIDE_DNS_ARGS=(--cname=x.senso.cloud,cdn.example.net)
+snoop_topology
 
 daemon_config "[daemon]
 table = inet filter
