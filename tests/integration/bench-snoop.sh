@@ -19,15 +19,7 @@ SECONDS_EACH=${BENCH_SECONDS:-10}
 OUTSIDE_DNS_ARGS=(--synth-domain=bulk.senso.cloud,198.18.0.0/16 --synth-domain=other.test,198.19.0.0/16)
 snoop_topology
 
-daemon_config "[daemon]
-table = inet filter
-chain = allowlistd
-state_file = $TEST_DIR/state
-dns_servers = 192.0.2.53:53
-snoop = yes
-max_snooped = 65536
-
-[bulk]
+snoop_config "max_snooped = 65536" "[bulk]
 domains = bulk.senso.cloud
 allow = tcp/443"
 

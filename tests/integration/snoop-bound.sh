@@ -16,15 +16,7 @@ RSS_LIMIT_KB=$((16 * 1024))
 OUTSIDE_DNS_ARGS=(--synth-domain=bulk.senso.cloud,198.18.0.0/16)
 snoop_topology
 
-daemon_config "[daemon]
-table = inet filter
-chain = allowlistd
-state_file = $TEST_DIR/state
-dns_servers = 192.0.2.53:53
-snoop = yes
-max_snooped = $MAX_SNOOPED
-
-[bulk]
+snoop_config "max_snooped = $MAX_SNOOPED" "[bulk]
 domains = bulk.senso.cloud
 allow = tcp/443"
 daemon_start

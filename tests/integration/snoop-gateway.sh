@@ -31,15 +31,7 @@ done
 OUTSIDE_DNS_ARGS=(--cname=x.senso.cloud,cdn.example.net)
 snoop_topology
 
-daemon_config "[daemon]
-table = inet filter
-chain = allowlistd
-state_file = $TEST_DIR/state
-dns_servers = 192.0.2.53:53
-snoop = yes
-snoop_queue = 3
-
-[senso]
+snoop_config "snoop_queue = 3" "[senso]
 domains = *.senso.cloud service.signalr.net
 allow = tcp/443"
 

@@ -11,6 +11,8 @@
 # snoop_topology starts it all: the outside dnsmasq serves $TEST_DIR/outside.hosts (write it
 # first) plus OUTSIDE_DNS_ARGS (array), and the gateway gets the operator's ruleset (forward
 # policy drop, ct established, jump allowlistd, udp dport 53 accept, reject).
+# snoop_config DAEMON_LINES GROUPS writes the daemon's configuration for it: table inet filter,
+# chain allowlistd, the outside resolver, snoop = yes, then DAEMON_LINES and GROUPS.
 
 OUTSIDE_DNS_ARGS=()
 
@@ -95,4 +97,16 @@ table inet filter {
         }
 }
 EOF
+}
+
+snoop_config() {
+        daemon_config "[daemon]
+table = inet filter
+chain = allowlistd
+state_file = $TEST_DIR/state
+dns_servers = 192.0.2.53:53
+snoop = yes
+$1
+
+$2"
 }
