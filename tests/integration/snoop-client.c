@@ -177,21 +177,27 @@ static int bench(const char *server, const char *pattern, double seconds, size_t
                         continue;
                 }
                 if (n == allocated) {
-                        allocated *= 2;
-                        lat = realloc(lat, allocated * sizeof(double));
-                        if (!lat)
+                        double *more = realloc(lat, 2 * allocated * sizeof(double));
+                        if (!more) {
+                                free(lat);
                                 return 1;
+                        }
+                        lat = more;
+                        allocated *= 2;
                 }
                 lat[n++] = now_us() - t0;
         }
         elapsed = (now_us() - start) / 1e6;
+        close(fd);
         if (n == 0) {
                 printf("replies 0 timeouts %zu\n", timeouts);
+                free(lat);
                 return 1;
         }
         qsort(lat, n, sizeof(double), cmp_double);
         printf("replies %zu timeouts %zu p50_us %.0f p99_us %.0f per_s %.0f\n", n, timeouts, lat[n / 2],
                lat[(size_t) ((double) n * 0.99)], (double) n / elapsed);
+        free(lat);
         return 0;
 }
 
