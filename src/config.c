@@ -394,6 +394,18 @@ static int parse_product_dir(struct file_ctx *fc, const struct key *k, const cha
         return parse_path(fc, k, value, field);
 }
 
+/* metrics_file = (empty) turns the metrics file off. */
+static int parse_optional_path(struct file_ctx *fc, const struct key *k, const char *value, void *field) {
+        char **path = field;
+
+        if (isempty(value)) {
+                free(*path);
+                *path = NULL;
+                return 0;
+        }
+        return parse_path(fc, k, value, field);
+}
+
 static int parse_duration_key(struct file_ctx *fc, const struct key *k, const char *value, void *field) {
         usec_t *d = field, v;
 
@@ -871,6 +883,7 @@ static const struct key keys[] = {
         DAEMON_KEY("chain", parse_chain, chain, false),
         DAEMON_KEY("dns_servers", parse_dns_servers, dns_servers, true),
         DAEMON_KEY("state_file", parse_path, state_file, false),
+        DAEMON_KEY("metrics_file", parse_optional_path, metrics_file, false),
         DAEMON_KEY("products", parse_products, products, true),
         DAEMON_KEY("product_dir", parse_product_dir, product_dir, false),
         DAEMON_KEY("refresh_min", parse_duration_key, refresh_min, false),
@@ -1452,6 +1465,7 @@ struct config *config_free(struct config *c) {
         free(c->chain);
         free(c->dns_servers);
         free(c->state_file);
+        free(c->metrics_file);
         free(c->product_dir);
         free(c->snoop_servers);
         for (size_t i = 0; i < c->n_products; i++)

@@ -55,6 +55,7 @@ struct config {
         char *chain;       /* "allowlistd"; NULL when empty: sets only, no rules */
         char *dns_servers; /* c-ares CSV form "127.0.0.1:5353,[2001:db8::53]:53"; NULL: resolv.conf */
         char *state_file;
+        char *metrics_file; /* NULL: no metrics file */
         char *product_dir;
         char **products;
         size_t n_products;

@@ -13,7 +13,10 @@ static void help(void) {
                "  -t, --check-config  validate the configuration, print a summary and exit\n"
                "      --once          resolve every host once, apply, save state and exit\n"
                "      --dry-run       with --once: print the nft script instead of applying it\n"
-               "      --status        print what the daemon last recorded in its state file\n"
+               "      --status [ADDRESS|NAME]\n"
+               "                      print what the daemon last recorded in its state file; for an\n"
+               "                      address why it is allowed (exit 1 if not), for a group or host\n"
+               "                      its addresses and health\n"
                "      --json          with --status: print JSON\n"
                "  -v, --verbose       log debug messages too\n"
                "  -h, --help          show this help\n"
@@ -37,6 +40,7 @@ int main(int argc, char *argv[]) {
                 {}
         };
         const char *config_path = DEFAULT_CONFIG_FILE;
+        const char *status_what = NULL;
         bool check = false, once = false, dry_run = false, status = false, json = false;
         int c;
 
@@ -76,6 +80,9 @@ int main(int argc, char *argv[]) {
                         return 1;
                 }
 
+        /* --status ADDRESS: the one argument that is not an option. */
+        if (status && optind < argc)
+                status_what = argv[optind++];
         if (optind < argc) {
                 log_error("Unexpected argument '%s'. Try 'allowlistd --help'.", argv[optind]);
                 return 1;
@@ -102,7 +109,7 @@ int main(int argc, char *argv[]) {
                 return config_check_runnable(config) < 0 ? 1 : 0;
         }
         if (status)
-                return manager_status(config_path, json);
+                return manager_status(config_path, status_what, json);
 
         return manager_run(config_path, once ? (dry_run ? MANAGER_DRY_RUN : MANAGER_ONCE) : MANAGER_DAEMON);
 }

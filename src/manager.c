@@ -12,6 +12,7 @@
 #include "ledger.h"
 #include "log.h"
 #include "manager.h"
+#include "metrics.h"
 #include "nft.h"
 #include "nft-queue.h"
 #include "paths.h"
@@ -19,6 +20,7 @@
 #include "schedule.h"
 #include "snoop.h"
 #include "state.h"
+#include "status.h"
 
 /* Answers are coalesced for this long before one transaction is sent; a foreign change is
  * repaired after the same delay, well inside the promised second. */
@@ -86,6 +88,7 @@ struct manager {
         struct nft *nft;
         struct snoop *snoop;     /* snoop=yes: the DNS reply queue */
         struct tc_lookup *tc_lookups[16]; /* lookups of truncated snooped replies in flight */
+        struct metrics *metrics;
         sd_event_source *apply_timer;
         sd_event_source *expire_timer;
         sd_event_source *save_timer;
@@ -161,6 +164,7 @@ static void manager_free(struct manager *m) {
         tc_lookups_free(m);
         groups_free(m->groups, m->n_groups);
         nft_free(m->nft);
+        metrics_free(m->metrics);
         sd_event_source_disable_unref(m->apply_timer);
         sd_event_source_disable_unref(m->expire_timer);
         sd_event_source_disable_unref(m->save_timer);
@@ -662,7 +666,9 @@ static int manager_transaction(struct manager *m, bool force, struct nft_error *
                 return r;
         if (m->mode == MANAGER_DRY_RUN)
                 return nft_write_script(stdout, &d.ruleset, boottime_now(m));
-        return nft_apply(m->nft, &d.ruleset, boottime_now(m), force, err);
+        r = nft_apply(m->nft, &d.ruleset, boottime_now(m), force, err);
+        metrics_count_transaction(m->metrics, &d.ruleset, r);
+        return r;
 }
 
 /* Sends the desired contents to the kernel (nothing when unchanged). */
@@ -726,6 +732,7 @@ static void on_foreign_change(struct nft *n, void *userdata) {
         log_event(LOG_WARNING, MESSAGE_SET_RESTORED, NULL, NULL, NULL,
                   "Another program changed or removed allowlistd's nftables objects in table %s; putting them back.",
                   m->config->table);
+        metrics_count_foreign_change(m->metrics);
         m->force_apply = true;
         manager_schedule_apply(m);
 }
@@ -763,6 +770,7 @@ static int on_expire_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 
         for (size_t i = 0; i < m->n_groups; i++)
                 removed += ledger_expire(m->groups[i].ledger, now, on_entry_expired, &m->groups[i]);
+        metrics_count_expired(m->metrics, removed);
         if (removed > 0) {
                 manager_state_changed(m);
                 manager_schedule_apply(m);
@@ -882,6 +890,7 @@ static void host_on_result(struct resolver *r, const struct resolver_result *res
         int added = 0;
 
         h->in_flight = false;
+        metrics_count_lookup(m->metrics, metrics_lookup_result(res));
         if (h->first_round) {
                 h->first_round = false;
                 m->round_left--;
@@ -901,6 +910,8 @@ static void host_on_result(struct resolver *r, const struct resolver_result *res
                 g->added_logged = 0;
                 g->answer_host = h->name;
                 added = ledger_record(g->ledger, h->name, addrs, n, now, g->config->validity, on_entry_added, g);
+                if (added > 0)
+                        metrics_count_added(m->metrics, (size_t) added);
                 if (added < 0)
                         log_oom();
                 else if (added > ADDED_LOG_MAX)
@@ -998,6 +1009,7 @@ done:
                 /* The first round is complete: apply it, then tell systemd we are ready. */
                 (void) manager_apply(m);
                 manager_save_state(m);
+                (void) metrics_flush(m->metrics);
                 manager_maybe_ready(m);
                 manager_update_status(m);
         }
@@ -1368,6 +1380,8 @@ static int manager_reload(struct manager *m) {
         }
         m->force_apply = false;
         m->apply_failing = false;
+        if (metrics_set_path(m->metrics, m->config->metrics_file) < 0)
+                log_oom();
         resolver_free(m->resolver);
         tc_lookups_free(m); /* their callbacks went with the old resolver */
         m->resolver = resolver;
@@ -1397,6 +1411,40 @@ static int manager_reload(struct manager *m) {
                 (void) sd_notify(false, "READY=1");
         manager_update_status(m);
         return 0;
+}
+
+/* ---- metrics ---- */
+
+/* The gauges of the moment, for each write of the metrics file. */
+static void manager_collect_metrics(struct metrics *mt, void *userdata) {
+        struct manager *m = userdata;
+        usec_t now = boottime_now(m);
+
+        for (size_t i = 0; i < m->n_groups; i++) {
+                const struct group_state *g = &m->groups[i];
+                const struct ledger_entry *e;
+                size_t n, v4 = 0, v6 = 0, expiring = 0;
+
+                e = ledger_entries(g->ledger, &n);
+                for (size_t j = 0; j < g->config->n_addresses; j++)
+                        g->config->addresses[j].family == AF_INET ? v4++ : v6++;
+                for (size_t j = 0; j < n; j++) {
+                        struct host *h;
+
+                        e[j].addr.family == AF_INET ? v4++ : v6++;
+                        if (!schedule_expiry_is_near(now, e[j].expiry, g->config->validity))
+                                continue;
+                        h = group_find_host((struct group_state *) g, ledger_host_name(g->ledger, e[j].host));
+                        if (h && h->failures > 0)
+                                expiring++;
+                }
+                if (metrics_add_group(mt, g->config->name, v4, v6, expiring) < 0)
+                        return;
+                for (size_t j = 0; j < g->n_hosts; j++)
+                        if (metrics_add_host(mt, g->config->name, g->hosts[j].name, g->hosts[j].last_success,
+                                             g->hosts[j].failures) < 0)
+                                return;
+        }
 }
 
 /* ---- signals and main loop ---- */
@@ -1451,6 +1499,10 @@ static int manager_new(const char *config_path, enum manager_mode mode, struct m
                         return log_error_errno(r, "Failed to open the nftables netlink socket%s: %m",
                                                r == -EPERM || r == -EACCES ? " (needs CAP_NET_ADMIN)" : "");
                 nft_set_leftover_callback(m->nft, on_nft_leftover, m);
+                r = metrics_new(mode == MANAGER_DAEMON ? m->event : NULL, m->config->metrics_file,
+                                manager_collect_metrics, m, &m->metrics);
+                if (r < 0)
+                        return log_oom();
         }
 
         *ret = TAKE_PTR(m);
@@ -1529,6 +1581,7 @@ int manager_run(const char *config_path, enum manager_mode mode) {
                 if (r < 0)
                         return 1;
                 manager_save_state(m);
+                (void) metrics_flush(m->metrics);
                 return m->any_failed ? 2 : 0;
         }
 
@@ -1545,6 +1598,7 @@ int manager_run(const char *config_path, enum manager_mode mode) {
         manager_query_all(m);
         if (m->round_left == 0) { /* no hosts at all: static addresses only */
                 manager_save_state(m);
+                (void) metrics_flush(m->metrics);
                 manager_maybe_ready(m);
         }
         manager_update_status(m);
@@ -1556,6 +1610,7 @@ int manager_run(const char *config_path, enum manager_mode mode) {
         m->snoop = snoop_free(m->snoop);
 
         manager_save_state(m);
+        (void) metrics_flush(m->metrics);
         if (m->config->on_exit == ON_EXIT_REMOVE) {
                 _cleanup_(desired_done) struct desired d = { 0 };
                 struct nft_error err = { 0 };
@@ -1576,7 +1631,7 @@ int manager_run(const char *config_path, enum manager_mode mode) {
         return r < 0 ? 1 : 0;
 }
 
-int manager_status(const char *config_path, bool json) {
+int manager_status(const char *config_path, const char *what, bool json) {
         _cleanup_config_ struct config *c = NULL;
         _cleanup_(state_freep) struct state *s = NULL;
         const char *path;
@@ -1596,6 +1651,8 @@ int manager_status(const char *config_path, bool json) {
                 log_error_errno(r, "Failed to read state file %s: %m", path);
                 return 1;
         }
+        if (what)
+                return status_query(what, c, s, now_usec(CLOCK_REALTIME), json, stdout);
         if (json)
                 state_print_json(s, c, now_usec(CLOCK_REALTIME), stdout);
         else

@@ -14,6 +14,7 @@ enum manager_mode {
  * 0 success, 1 error, 2 (--once) applied but some names failed. */
 int manager_run(const char *config_path, enum manager_mode mode);
 
-/* --status: prints the state file named by the configuration (as a table, or JSON). Returns the
+/* --status: prints the state file named by the configuration (as a table, or JSON); with what
+ * (an address, a group or a host name), only what concerns it (see status_query()). Returns the
  * process exit code. */
-int manager_status(const char *config_path, bool json);
+int manager_status(const char *config_path, const char *what, bool json);

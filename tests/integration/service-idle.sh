@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # No busy polling: between refreshes the real daemon sleeps. With refresh = 1h (validity 2h) and
-# no watchdog, strace sees ZERO system calls over 10 idle seconds after READY=1. With
+# no watchdog (and a metrics file, written after changes only), strace sees ZERO system calls over 10 idle seconds after READY=1. With
 # WATCHDOG_USEC=2s it sees only the watchdog pings: every sendmsg is a WATCHDOG=1 to the notify
 # socket, the other calls are the timerfd/epoll wake-up and libsystemd's sd_notify() around it,
 # and their number per ping is bounded. The exact calls are printed for the record.
@@ -22,6 +22,7 @@ dns_start
 daemon_config "[daemon]
 dns_servers = $DNS_SERVERS
 state_file = $TEST_DIR/state
+metrics_file = $TEST_DIR/allowlistd.prom
 
 [ga]
 hosts = a.vendor.test b.vendor.test
@@ -59,6 +60,7 @@ if [[ -n "$calls" ]]; then
 fi
 assert_eq "" "$(summary <<<"$calls")" "no watchdog: zero system calls in ${IDLE_SECONDS}s of idle"
 assert_eq $'192.0.2.1\n198.51.100.2\n203.0.113.0/24' "$(set_elements inet allowlistd ga_v4)" "the daemon was really running"
+grep -q '^allowlistd_lookups_total{result="ok"} 2$' "$TEST_DIR/allowlistd.prom" || fail "no metrics file with the first round"
 daemon_stop
 
 # ---- WATCHDOG_USEC=2s: the pings and what goes with them, nothing else

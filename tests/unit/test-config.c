@@ -95,6 +95,7 @@ static void test_defaults(void) {
         ASSERT_STREQ("allowlistd", c->chain);
         ASSERT_TRUE(c->dns_servers == NULL);
         ASSERT_STREQ(DEFAULT_STATE_FILE, c->state_file);
+        ASSERT_TRUE(c->metrics_file == NULL);
         ASSERT_STREQ(DEFAULT_PRODUCT_DIR, c->product_dir);
         ASSERT_UEQ(0, c->n_products);
         ASSERT_UEQ(USEC_PER_MINUTE, c->refresh_min);
@@ -366,13 +367,25 @@ static void test_products(void) {
                       "error: " PRODUCTS "/broken.conf:1: group 'broken' has no hosts and no addresses; give it at least one destination in hosts= or addresses=\n");
 }
 
+static void test_metrics_file(void) {
+        _cleanup_config_ struct config *c = EXPECT_OK("[daemon]\nmetrics_file = /var/lib/prometheus/node-exporter/allowlistd.prom\n"
+                                                      "[g]\nhosts = a.example.com\n");
+        _cleanup_config_ struct config *off = EXPECT_OK("[daemon]\nmetrics_file =\n"
+                                                        "[g]\nhosts = a.example.com\n");
+
+        ASSERT_STREQ("/var/lib/prometheus/node-exporter/allowlistd.prom", c->metrics_file);
+        ASSERT_TRUE(off->metrics_file == NULL); /* empty: off */
+}
+
 static void test_group_errors(void) {
+        EXPECT_ERRORS("[daemon]\nmetrics_file = allowlistd.prom\n[g]\naddresses = 192.0.2.1\n",
+                      "error: test.conf:2: metrics_file 'allowlistd.prom' is not an absolute path; write a path starting with '/'\n");
         EXPECT_ERRORS("[g]\nhosts = a.example\nhsots = b.example\n",
                       "error: test.conf:3: unknown key 'hsots' in group [g]; valid keys: hosts, addresses, allow, domains, validity, refresh, family, product, description\n");
         EXPECT_ERRORS("[daemon]\nallow_privat = yes\ntable = inet x\n",
-                      "error: test.conf:2: unknown key 'allow_privat' in [daemon]; valid keys: table, chain, dns_servers, state_file, products, product_dir, refresh_min, retry_min, retry_max, max_addresses, allow_private, on_exit, snoop, snoop_queue, snoop_servers, snoop_hold_max, max_snooped\n");
+                      "error: test.conf:2: unknown key 'allow_privat' in [daemon]; valid keys: table, chain, dns_servers, state_file, metrics_file, products, product_dir, refresh_min, retry_min, retry_max, max_addresses, allow_private, on_exit, snoop, snoop_queue, snoop_servers, snoop_hold_max, max_snooped\n");
         EXPECT_ERRORS("[daemon]\nhosts = a.example\n",
-                      "error: test.conf:2: unknown key 'hosts' in [daemon]; valid keys: table, chain, dns_servers, state_file, products, product_dir, refresh_min, retry_min, retry_max, max_addresses, allow_private, on_exit, snoop, snoop_queue, snoop_servers, snoop_hold_max, max_snooped\n");
+                      "error: test.conf:2: unknown key 'hosts' in [daemon]; valid keys: table, chain, dns_servers, state_file, metrics_file, products, product_dir, refresh_min, retry_min, retry_max, max_addresses, allow_private, on_exit, snoop, snoop_queue, snoop_servers, snoop_hold_max, max_snooped\n");
         EXPECT_ERRORS("table = inet x\n[g]\nhosts = a.example\n",
                       "error: test.conf:1: 'table' outside of any section; put it under [daemon] or a [GROUP]\n");
         EXPECT_ERRORS("[g]\nhosts = a.example\n\n[g]\nhosts = b.example\n",
@@ -979,6 +992,7 @@ static void test_snoop(void) {
 }
 
 int main(void) {
+        test_metrics_file();
         test_defaults();
         test_snoop();
         test_happy_path();
