@@ -109,6 +109,10 @@ assert_eq "198.51.100.10 connected" "$(in_client "$SNOOP_CLIENT" 192.0.2.53 a1.s
 status=$("$ALLOWLISTD" -c "$DAEMON_CONF" --status)
 assert_match 'a1\.senso\.cloud' "$status" "--status shows the name that brought the address"
 assert_match 'Domains enforced by DNS snooping' "$status" "--status says the domains are enforced"
+assert_match $'host a1\\.senso\\.cloud: learned from snooped DNS replies\n    198\\.51\\.100\\.10 ' \
+        "$("$ALLOWLISTD" -c "$DAEMON_CONF" --status a1.senso.cloud)" "--status NAME shows a learned name"
+assert_match 'host a1\.senso\.cloud \(learned from snooped DNS replies\)' \
+        "$("$ALLOWLISTD" -c "$DAEMON_CONF" --status 198.51.100.10)" "--status ADDRESS says it was learned"
 
 # Restart: the state file brings the addresses back before any new answer.
 learned=$(set_elements inet filter senso_v4)
