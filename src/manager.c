@@ -1127,6 +1127,8 @@ static bool snoop_learn(struct manager *m, const char *name, const struct ip_add
                         log_event(LOG_INFO, MESSAGE_ADDRESSES_ADDED, g->config->name, name, NULL,
                                   "%s: %d more addresses added (now %zu addresses).", name,
                                   added - ADDED_LOG_MAX, ledger_host_count(g->ledger, name));
+                metrics_snoop_learned(m->metrics, (size_t) added);
+                metrics_count_added(m->metrics, (size_t) added);
                 group_limit_snooped(g);
                 /* Known addresses too: their timeouts grow. */
                 changed = true;
@@ -1177,6 +1179,7 @@ static enum snoop_decision on_snooped_reply(struct snoop *s, const struct snoop_
         struct tc_lookup *t;
         size_t slot;
 
+        metrics_snoop_reply(m->metrics, name_snooped(m, reply->name));
         if (!name_snooped(m, reply->name))
                 return SNOOP_ACCEPT;
         if (!reply->truncated)
@@ -1197,6 +1200,15 @@ static enum snoop_decision on_snooped_reply(struct snoop *s, const struct snoop_
         m->tc_lookups[slot] = t;
         log_debug("%s: truncated DNS reply, asking for it myself before releasing it.", reply->name);
         return SNOOP_HOLD_RELEASE;
+}
+
+static void on_snoop_released(struct snoop *s, usec_t held, bool late, void *userdata) {
+        struct manager *m = userdata;
+
+        if (late)
+                metrics_snoop_released_on_bound(m->metrics);
+        else
+                metrics_snoop_held(m->metrics, held);
 }
 
 /* The transaction for the replies of one round; they are released once it returns. */
@@ -1225,7 +1237,13 @@ static int manager_snoop_start(struct manager *m) {
                         manager_log_nft_error(r, &err, "remove the DNS snooping chains", "leaving them (with bypass, DNS passes)");
                 return 0;
         }
-        r = snoop_new(m->event, c->snoop_queue, c->snoop_hold_max, on_snooped_reply, on_snoop_commit, m, &m->snoop);
+        static const struct snoop_callbacks cb = {
+                .on_reply = on_snooped_reply,
+                .on_commit = on_snoop_commit,
+                .on_released = on_snoop_released,
+        };
+
+        r = snoop_new(m->event, c->snoop_queue, c->snoop_hold_max, &cb, m, &m->snoop);
         if (r < 0)
                 return log_error_errno(r, "Failed to listen on NFQUEUE %u for DNS snooping%s: %m", c->snoop_queue,
                                        r == -EBUSY ? " (another program listens on it: choose another snoop_queue=)" :

@@ -42,8 +42,7 @@ struct snoop {
         uint16_t queue;
         usec_t hold_max;
         sd_event_source *io;
-        snoop_reply_cb on_reply;
-        snoop_commit_cb on_commit;
+        struct snoop_callbacks cb;
         void *userdata;
         char *buf;
         char verdicts[ROUND_PACKETS * VERDICT_MSG_SIZE];
@@ -91,6 +90,11 @@ static bool log_due(usec_t *last, usec_t now) {
         return true;
 }
 
+static void report_release(struct snoop *s, const struct held *h, bool late, usec_t now) {
+        if (s->cb.on_released)
+                s->cb.on_released(s, now - h->since, late, s->userdata);
+}
+
 static void late_log(struct snoop *s, size_t late, usec_t now) {
         char d[DURATION_MAX];
 
@@ -129,6 +133,7 @@ static size_t waiting_release(struct snoop *s, uint64_t token, usec_t now) {
                         s->waiting[w++] = *h;
                         continue;
                 }
+                report_release(s, h, token == 0, now);
                 verdict_accept(s, h->id);
                 released++;
         }
@@ -178,7 +183,7 @@ static bool handle_packet(struct snoop *s, const struct nlmsghdr *nlh) {
                 return false;
         }
         token = ++s->next_token;
-        switch (s->on_reply(s, &reply, token, s->userdata)) {
+        switch (s->cb.on_reply(s, &reply, token, s->userdata)) {
         case SNOOP_ACCEPT:
                 break;
         case SNOOP_HOLD_COMMIT:
@@ -205,8 +210,10 @@ static void release_held(struct snoop *s, int commit_result) {
         size_t late = 0;
 
         for (size_t i = 0; i < s->n_held; i++) {
-                if (now - s->held[i].since > s->hold_max)
-                        late++;
+                bool l = now - s->held[i].since > s->hold_max;
+
+                late += l;
+                report_release(s, &s->held[i], l || commit_result < 0, now);
                 verdict_accept(s, s->held[i].id);
         }
         if (commit_result < 0)
@@ -248,7 +255,7 @@ static int on_io(sd_event_source *source, int fd, uint32_t revents, void *userda
         /* Replies that teach nothing go before the transaction, which may take a while. */
         verdicts_flush(s);
         if (s->n_held > 0) {
-                commit = s->on_commit(s, s->userdata);
+                commit = s->cb.on_commit(s, s->userdata);
                 release_held(s, commit);
         }
         return 0;
@@ -342,8 +349,8 @@ static int config_queue(struct snoop *s) {
         return r;
 }
 
-int snoop_new(sd_event *e, uint16_t queue, usec_t hold_max, snoop_reply_cb on_reply, snoop_commit_cb on_commit,
-              void *userdata, struct snoop **ret) {
+int snoop_new(sd_event *e, uint16_t queue, usec_t hold_max, const struct snoop_callbacks *cb, void *userdata,
+              struct snoop **ret) {
         struct timeval tv = { .tv_sec = CONFIG_ACK_TIMEOUT_SEC };
         struct snoop *s;
         int r, one = 1, size = SOCKET_RCVBUF;
@@ -354,8 +361,7 @@ int snoop_new(sd_event *e, uint16_t queue, usec_t hold_max, snoop_reply_cb on_re
         *s = (struct snoop) {
                 .queue = queue,
                 .hold_max = hold_max,
-                .on_reply = on_reply,
-                .on_commit = on_commit,
+                .cb = *cb,
                 .userdata = userdata,
         };
         s->buf = malloc(RECV_BUFFER);

@@ -27,6 +27,15 @@ typedef enum snoop_decision (*snoop_reply_cb)(struct snoop *s, const struct snoo
  * kernel acknowledged it, a negative errno when it failed (the held replies go anyway). */
 typedef int (*snoop_commit_cb)(struct snoop *s, void *userdata);
 
+/* A held reply was accepted after held usec; late: past hold_max (or its transaction failed). */
+typedef void (*snoop_released_cb)(struct snoop *s, usec_t held, bool late, void *userdata);
+
+struct snoop_callbacks {
+        snoop_reply_cb on_reply;
+        snoop_commit_cb on_commit;
+        snoop_released_cb on_released; /* may be NULL */
+};
+
 struct snoop_stats {
         uint64_t replies;       /* queued packets read */
         uint64_t unparsed;      /* not a reply snooping reads (malformed, cut, not DNS) */
@@ -41,8 +50,8 @@ struct snoop_stats {
  * (bind; copy the whole packet up to 65531 bytes; fail-open with its mask; queue length),
  * unbinding again on any refusal. Returns 0 or a negative errno: -EBUSY when another process
  * listens on that queue, -EPERM without CAP_NET_ADMIN. */
-int snoop_new(sd_event *e, uint16_t queue, usec_t hold_max, snoop_reply_cb on_reply, snoop_commit_cb on_commit,
-              void *userdata, struct snoop **ret);
+int snoop_new(sd_event *e, uint16_t queue, usec_t hold_max, const struct snoop_callbacks *cb, void *userdata,
+              struct snoop **ret);
 
 /* Gives every reply still waiting in the socket its verdict (accept), then unbinds and closes
  * the queue: a queue closed with replies in it would drop them. */

@@ -31,7 +31,8 @@ done
 OUTSIDE_DNS_ARGS=(--cname=x.senso.cloud,cdn.example.net)
 snoop_topology
 
-snoop_config "snoop_queue = 3" "[senso]
+snoop_config "snoop_queue = 3
+metrics_file = $TEST_DIR/metrics.prom" "[senso]
 domains = *.senso.cloud service.signalr.net
 allow = tcp/443"
 
@@ -102,6 +103,11 @@ kill "$LOCAL_DNS"; wait "$LOCAL_DNS" 2>/dev/null || true
 # SIGTERM: DNS still answers promptly (bypass), the learned addresses stay with their timeouts.
 daemon_stop TERM
 assert_eq 0 "$DAEMON_RC" "clean exit"
+metric() { awk -v k="$1" '$1 == k { print $2 }' "$TEST_DIR/metrics.prom"; }
+assert_eq 42 "$(metric allowlistd_snoop_addresses_learned_total)" "metrics: 42 addresses learned (2 + 40 of the TC name)"
+(( $(metric allowlistd_snoop_replies_matched_total) >= 8 )) || fail "metrics: too few matched replies counted"
+(( $(metric allowlistd_snoop_hold_seconds_count) >= 4 )) || fail "metrics: held replies not counted"
+assert_eq 0 "$(metric allowlistd_snoop_replies_released_on_bound_total)" "metrics: nothing released on the bound"
 start=$(date +%s%N)
 assert_eq "198.51.100.10 connected" "$(in_client "$SNOOP_CLIENT" 192.0.2.53 a1.senso.cloud 443)" \
         "after SIGTERM: DNS resolves and the learned address still passes"
