@@ -4,6 +4,8 @@
  * state; the configuration stays read-only and a reload builds a new one. */
 #include <signal.h>
 #include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 #include <time.h>
@@ -16,6 +18,7 @@
 #include "nft.h"
 #include "nft-queue.h"
 #include "paths.h"
+#include "reload.h"
 #include "resolver.h"
 #include "schedule.h"
 #include "snoop.h"
@@ -98,6 +101,8 @@ struct manager {
         bool save_failing;   /* the last state file write failed: retrying, logged once */
         bool state_dirty;
         bool ready;          /* READY=1 sent */
+        bool applied;        /* a transaction went in: the allow-list is in the kernel */
+        bool queried;        /* the first round of queries has started */
         size_t round_left;   /* queries of the first round still out */
         bool any_failed;     /* --once: some name failed */
         int exit_code;
@@ -452,26 +457,42 @@ static int manager_state_build(struct manager *m, struct state *s) {
         return 0;
 }
 
-static void manager_save_state(struct manager *m) {
+/* What is on disk after a failed save, for its message: the file as before, the new one (the
+ * rename went through, the directory's fsync did not), or none at all. before: the file's
+ * identity before the save (st_ino 0: there was none). */
+static const char *state_failure_outcome(const char *path, const struct stat *before) {
+        struct stat now;
+
+        if (stat(path, &now) < 0)
+                return "there is no state file, so a restart now would begin without the addresses learnt";
+        if (before->st_ino == 0 || now.st_ino != before->st_ino || now.st_dev != before->st_dev)
+                return "the new one is in place, but may not survive a power failure";
+        return "keeping the previous one";
+}
+
+/* Writes the state file now. Returns 0, or a negative errno (logged once per run of failures,
+ * and tried again later). */
+static int manager_save_state(struct manager *m) {
         _cleanup_(state_freep) struct state *s = NULL;
+        struct stat before = { .st_ino = 0 };
         int r;
 
         if (m->mode == MANAGER_DRY_RUN)
-                return;
+                return 0;
         s = calloc(1, sizeof(*s));
-        if (!s) {
-                log_oom();
-                return;
-        }
+        if (!s)
+                return log_oom();
         s->written = now_usec(CLOCK_REALTIME);
+        if (stat(m->config->state_file, &before) < 0)
+                before.st_ino = 0;
         r = manager_state_build(m, s);
         if (r >= 0)
                 r = state_save(m->config->state_file, s);
         if (r < 0) {
                 /* Said once per run of failures: a full disk must not also fill the journal. */
                 if (!m->save_failing)
-                        log_warning_errno(r, "Failed to write state file %s, keeping the previous one: %m",
-                                          m->config->state_file);
+                        log_warning_errno(r, "Failed to write state file %s: %m; %s.", m->config->state_file,
+                                          state_failure_outcome(m->config->state_file, &before));
                 m->save_failing = true;
                 /* Try again after the usual interval rather than at the next change, which may
                  * be hours away. */
@@ -479,7 +500,7 @@ static void manager_save_state(struct manager *m) {
                         (void) sd_event_source_set_time(m->save_timer, now_usec(CLOCK_MONOTONIC) + STATE_SAVE_INTERVAL_USEC);
                         (void) sd_event_source_set_enabled(m->save_timer, SD_EVENT_ONESHOT);
                 }
-                return;
+                return r;
         }
         if (m->save_failing)
                 log_info("Wrote state file %s again after earlier failures.", m->config->state_file);
@@ -489,13 +510,14 @@ static void manager_save_state(struct manager *m) {
         /* Nothing is pending any more: no wake-up for nothing (the idle daemon makes no syscall). */
         if (m->save_timer)
                 (void) sd_event_source_set_enabled(m->save_timer, SD_EVENT_OFF);
+        return 0;
 }
 
 static int on_save_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         struct manager *m = userdata;
 
         if (m->state_dirty)
-                manager_save_state(m);
+                (void) manager_save_state(m);
         return 0;
 }
 
@@ -579,7 +601,7 @@ static void manager_update_status(struct manager *m) {
         size_t hosts = 0, addresses = 0, failing = 0;
         const struct host *first_failing = NULL;
         usec_t next = USEC_INFINITY, now = boottime_now(m);
-        char status[640], health[400], since[TIMESTAMP_MAX], in[DURATION_MAX];
+        char status[640], health[400], since[TIMESTAMP_MAX], in[DURATION_MAX], refresh[DURATION_MAX + 32];
 
         if (m->mode != MANAGER_DAEMON)
                 return;
@@ -611,15 +633,26 @@ static void manager_update_status(struct manager *m) {
                          failing == 1 ? "" : "s", first_failing->name, since);
         } else
                 snprintf(health, sizeof(health), "all hosts answering");
-        snprintf(status, sizeof(status), "%zu group%s, %zu host%s, %zu address%s; %s; next refresh in %s",
+        if (hosts == 0) {
+                /* No DNS at all: no health to report, nothing ever refreshes. */
+                (void) sd_notifyf(false, "STATUS=%zu group%s, %zu static address%s, no host names to refresh",
+                                  m->n_groups, m->n_groups == 1 ? "" : "s", addresses, addresses == 1 ? "" : "es");
+                return;
+        }
+        if (next == USEC_INFINITY)
+                snprintf(refresh, sizeof(refresh), "refreshing now");
+        else
+                snprintf(refresh, sizeof(refresh), "next refresh in %s",
+                         format_duration(in, sizeof(in), next > now ? next - now : 0));
+        snprintf(status, sizeof(status), "%zu group%s, %zu host%s, %zu address%s; %s; %s",
                  m->n_groups, m->n_groups == 1 ? "" : "s", hosts, hosts == 1 ? "" : "s",
-                 addresses, addresses == 1 ? "" : "es", health,
-                 next == USEC_INFINITY ? "n/a" : format_duration(in, sizeof(in), next > now ? next - now : 0));
+                 addresses, addresses == 1 ? "" : "es", health, refresh);
         (void) sd_notifyf(false, "STATUS=%s", status);
 }
 
 static void manager_maybe_ready(struct manager *m) {
-        if (m->ready || m->round_left > 0)
+        /* Ready means the sets exist: an operator's ruleset using them can load now. */
+        if (m->ready || m->round_left > 0 || (m->mode == MANAGER_DAEMON && !m->applied))
                 return;
         m->ready = true;
         if (m->mode == MANAGER_DAEMON)
@@ -671,8 +704,86 @@ static int manager_transaction(struct manager *m, bool force, struct nft_error *
         return r;
 }
 
-/* Sends the desired contents to the kernel (nothing when unchanged). */
-static int manager_apply(struct manager *m) {
+/* Whether a failed transaction may go through when sent again unchanged: the kernel or the
+ * socket was short of memory, or the replies were lost. Anything else is the kernel refusing
+ * the configuration itself (a set of the operator's in the way, no permission, ...). */
+static bool nft_failure_is_transient(int r, const struct nft_error *err) {
+        return err->unknown || r == -ENOBUFS || r == -ENOMEM || r == -EAGAIN || r == -EINTR || r == -ETIMEDOUT;
+}
+
+static size_t names_find(char (*names)[NFT_SET_NAME_LEN], size_t n, const char *name) {
+        for (size_t i = 0; i < n; i++)
+                if (streq(names[i], name))
+                        return i;
+        return SIZE_MAX;
+}
+
+/* After a transaction whose replies were lost (err->unknown), finds out from the kernel what it
+ * holds and makes that certain. The generation tells whether anything was committed since the
+ * send; when nothing was, the kernel holds what it held before. When something was, the sets
+ * read back show whether they are the transaction's, and it is sent once more (forced: the same
+ * contents again change nothing if it did go in), so that afterwards its outcome is known.
+ * Logs what it found. Returns 1 when the current configuration is in force, 0 when the
+ * transaction was not committed, or a negative errno when the second attempt failed too (err
+ * then describes that one). */
+static int manager_settle_unknown(struct manager *m, const char *what, int error, struct nft_error *err) {
+        _cleanup_(desired_done) struct desired d = { 0 };
+        _cleanup_free_ char (*sets)[NFT_SET_NAME_LEN] = NULL;
+        char missing[256] = "", moved[64];
+        size_t n_sets = 0, n_missing = 0;
+        uint32_t gen, gen_before = err->generation;
+        bool gen_known = err->generation_known;
+        int r;
+
+        r = nft_get_generation(m->nft, &gen);
+        if (r >= 0 && gen_known && gen == gen_before) {
+                log_warning("The kernel's replies to %s were lost (%s); the nftables generation is still %" PRIu32
+                            ", so it was not committed.", what, strerror(-error), gen);
+                return 0;
+        }
+        r = manager_desired(m, &d);
+        if (r < 0)
+                return r;
+        if (nft_read_own_sets(m->nft, d.ruleset.family, d.ruleset.table, &sets, &n_sets) >= 0)
+                for (size_t i = 0; i < d.ruleset.n_groups; i++)
+                        for (int k = 0; k < 2; k++) {
+                                const struct nft_group *g = &d.ruleset.groups[i];
+                                char name[NFT_SET_NAME_LEN];
+
+                                if (!(g->families & (k == 0 ? FAMILY_IPV4 : FAMILY_IPV6)))
+                                        continue;
+                                snprintf(name, sizeof(name), "%s_%s", g->name, k == 0 ? "v4" : "v6");
+                                if (names_find(sets, n_sets, name) != SIZE_MAX)
+                                        continue;
+                                if (n_missing++ < 4)
+                                        snprintf(missing + strlen(missing), sizeof(missing) - strlen(missing), "%s%s",
+                                                 n_missing > 1 ? ", " : "", name);
+                        }
+
+        r = manager_transaction(m, true, err);
+        if (r < 0) {
+                manager_log_nft_error(r, err, "send it again after its replies were lost", "its outcome is unknown");
+                return r;
+        }
+        if (gen_known)
+                snprintf(moved, sizeof(moved), "moved from %" PRIu32 " to %" PRIu32, gen_before, gen);
+        else
+                snprintf(moved, sizeof(moved), "is %" PRIu32 " (unread before the send)", gen);
+        if (n_missing == 0)
+                log_warning("The kernel's replies to %s were lost (%s); the nftables generation %s and every set "
+                            "it makes is there, so it was committed; sent it once more to be certain: it is in force.",
+                            what, strerror(-error), moved);
+        else
+                log_warning("The kernel's replies to %s were lost (%s); the nftables generation %s but %zu of its "
+                            "sets were missing (%s%s), so it was not committed; sent it again: it is in force.",
+                            what, strerror(-error), moved, n_missing, missing, n_missing > 4 ? ", ..." : "");
+        return 1;
+}
+
+/* Sends the desired contents to the kernel (nothing when unchanged). Returns 0, or a negative
+ * errno with *ret_transient telling whether sending it again later may succeed (a retry is
+ * then scheduled). */
+static int manager_apply_full(struct manager *m, bool *ret_transient) {
         struct nft_error err = { 0 };
         bool force = m->force_apply;
         int r;
@@ -684,16 +795,31 @@ static int manager_apply(struct manager *m) {
 
         m->force_apply = false;
         r = manager_transaction(m, force, &err);
+        if (r < 0 && err.unknown) {
+                int k = manager_settle_unknown(m, "the nftables transaction", r, &err);
+                if (k > 0)
+                        r = 1;
+                else if (k < 0)
+                        r = k;
+                /* Not committed: the same failure, known now to have changed nothing. */
+        }
         if (r < 0) {
+                bool transient = nft_failure_is_transient(r, &err);
+
                 /* The kernel still has the previous allow-list. Try again after retry_min (a
                  * forced repair stays forced); say it once, not at every attempt. */
                 m->force_apply = force;
                 if (!m->apply_failing)
-                        manager_log_nft_error(r, &err, "apply nftables transaction", "keeping the previous allow-list");
+                        manager_log_nft_error(r, &err, "apply nftables transaction",
+                                              !m->applied && !transient ? "the kernel refuses this configuration" :
+                                              transient ? "keeping the previous allow-list and trying again" :
+                                                          "keeping the previous allow-list");
                 else
                         log_debug("nftables transaction failed again: %s", strerror(-r));
                 m->apply_failing = true;
                 manager_schedule_apply_in(m, m->config->retry_min);
+                if (ret_transient)
+                        *ret_transient = transient;
                 return r;
         }
         /* A foreign change may have taken the snooping chains too (flush ruleset). */
@@ -709,15 +835,23 @@ static int manager_apply(struct manager *m) {
         if (m->apply_failing)
                 log_info("nftables transaction applied again after earlier failures.");
         m->apply_failing = false;
+        m->applied = true;
         if (r > 0)
                 log_debug("Applied nftables transaction.");
         return 0;
+}
+
+static int manager_apply(struct manager *m) {
+        return manager_apply_full(m, NULL);
 }
 
 static int on_apply_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         struct manager *m = userdata;
 
         (void) manager_apply(m);
+        /* READY=1 may have waited for this: the first round is done, the allow-list was not in. */
+        if (m->queried)
+                manager_maybe_ready(m);
         manager_update_status(m);
         return 0;
 }
@@ -1032,6 +1166,7 @@ static void host_query(struct host *h) {
 
 /* Starts one query per host: the first round. */
 static void manager_query_all(struct manager *m) {
+        m->queried = true;
         for (size_t i = 0; i < m->n_groups; i++)
                 for (size_t j = 0; j < m->groups[i].n_hosts; j++) {
                         struct host *h = &m->groups[i].hosts[j];
@@ -1331,6 +1466,36 @@ static int groups_carry_over(const struct config *c, bool servers_changed, usec_
         return 0;
 }
 
+/* The transaction of a new configuration (installed in m). A transient failure is tried once
+ * more at once, so that a lost datagram does not reject a good configuration; lost replies are
+ * settled from what the kernel holds. Returns 0 when the new configuration is in force; else a
+ * negative errno, with *ret_rollback set when the kernel may hold part of it. */
+static int manager_reload_transaction(struct manager *m, struct nft_error *err, bool *ret_rollback) {
+        for (unsigned attempt = 0;; attempt++) {
+                int r = manager_transaction(m, m->force_apply || attempt > 0, err);
+
+                if (r >= 0)
+                        return 0;
+                if (err->unknown) {
+                        /* The kernel may be running the new configuration already: what it
+                         * holds decides; a guess either way would leave kernel and daemon apart. */
+                        int k = manager_settle_unknown(m, "the new configuration's transaction", r, err);
+                        if (k > 0)
+                                return 0;
+                        if (k < 0) {
+                                *ret_rollback = true;
+                                return k;
+                        }
+                        err->unknown = false; /* known now: not committed */
+                } else if (!nft_failure_is_transient(r, err))
+                        return r;
+                if (attempt > 0)
+                        return r;
+                log_info("The new configuration's transaction failed (%s), nothing of it committed; trying once more.",
+                         strerror(-r));
+        }
+}
+
 static int manager_reload(struct manager *m) {
         _cleanup_config_ struct config *c = NULL;
         struct group_state *groups = NULL, *old_groups = m->groups;
@@ -1339,6 +1504,7 @@ static int manager_reload(struct manager *m) {
         struct nft_error err = { 0 };
         size_t n_groups = 0, n_old = m->n_groups;
         usec_t now = boottime_now(m);
+        bool rollback = false;
         int r;
 
         (void) sd_notifyf(false, "RELOADING=1\nMONOTONIC_USEC=%llu", (unsigned long long) now_usec(CLOCK_MONOTONIC));
@@ -1366,7 +1532,7 @@ static int manager_reload(struct manager *m) {
                 m->groups = groups;
                 m->n_groups = n_groups;
                 m->config = c;
-                r = manager_transaction(m, m->force_apply, &err);
+                r = manager_reload_transaction(m, &err, &rollback);
                 if (r < 0) {
                         m->groups = old_groups;
                         m->n_groups = n_old;
@@ -1376,7 +1542,20 @@ static int manager_reload(struct manager *m) {
         if (r < 0) {
                 resolver_free(resolver);
                 groups_free(groups, n_groups);
-                if (err.object[0])
+                if (rollback) {
+                        log_event(LOG_ERR, MESSAGE_RELOAD_REJECTED, NULL, NULL, NULL,
+                                  "Rejected the new configuration in %s: the outcome of its transaction could not be "
+                                  "made certain (%s); putting the previous one back in full.",
+                                  m->config_path, strerror(-r));
+                        m->force_apply = true;
+                        manager_schedule_apply_in(m, 0);
+                } else if (nft_failure_is_transient(r, &err))
+                        log_event(LOG_ERR, MESSAGE_RELOAD_REJECTED, NULL, NULL, NULL,
+                                  "Rejected the new configuration in %s: its transaction failed twice, the kernel or "
+                                  "the socket short of memory (%s: %s%s%s); nothing of it was committed; still "
+                                  "running on the previous one, unchanged.", m->config_path,
+                                  err.object[0] ? err.object : "nftables", strerror(-r), err.hint[0] ? ": " : "", err.hint);
+                else if (err.object[0])
                         log_event(LOG_ERR, MESSAGE_RELOAD_REJECTED, NULL, NULL, NULL,
                                   "Rejected the new configuration in %s: the kernel refused its transaction (%s: %s%s%s); "
                                   "still running on the previous one, unchanged.",
@@ -1468,7 +1647,7 @@ static void manager_collect_metrics(struct metrics *mt, void *userdata) {
 /* ---- signals and main loop ---- */
 
 static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
-        (void) manager_reload(userdata);
+        reload_reply(si, manager_reload(userdata));
         return 0;
 }
 
@@ -1604,11 +1783,16 @@ int manager_run(const char *config_path, enum manager_mode mode) {
         }
 
         /* The restored allow-list goes in before any DNS query: the sets exist and hold what is
-         * still valid even if DNS never answers. */
+         * still valid even if DNS never answers. A transient failure (the kernel short of
+         * memory, replies lost) is retried like one at run time, and READY=1 waits for it;
+         * only a configuration the kernel refuses ends the start. */
         m->force_apply = true;
-        r = manager_apply(m);
-        if (r < 0)
-                return 1;
+        {
+                bool transient = false;
+                r = manager_apply_full(m, &transient);
+                if (r < 0 && !transient)
+                        return 1;
+        }
         manager_arm_expire(m);
         if (manager_snoop_start(m) < 0)
                 return 1;
@@ -1627,7 +1811,14 @@ int manager_run(const char *config_path, enum manager_mode mode) {
         /* Every reply still queued gets its verdict now, before anything slower. */
         m->snoop = snoop_free(m->snoop);
 
-        manager_save_state(m);
+        /* Exiting without any state file after a failed save is a failure: the next start
+         * begins without the allow-list learnt so far. (With the previous file there, it begins
+         * from that.) */
+        if (manager_save_state(m) < 0 && access(m->config->state_file, F_OK) < 0) {
+                log_error("Exiting with no state file at %s: the next start begins without the addresses learnt.",
+                          m->config->state_file);
+                r = -EIO;
+        }
         (void) metrics_flush(m->metrics);
         if (m->config->on_exit == ON_EXIT_REMOVE) {
                 _cleanup_(desired_done) struct desired d = { 0 };

@@ -110,9 +110,6 @@ size_t nft_group_protocols(const struct nft_group *g, uint8_t protos[static 2]);
  * many were written to ret (which holds g->n_allow entries). */
 size_t nft_group_ports(const struct nft_group *g, uint8_t proto, struct port_range *ret);
 
-/* The current ruleset generation (NFT_MSG_GETGEN on the batch socket). */
-int nft_get_generation(struct nft *n, uint32_t *ret);
-
 /* nft-monitor.c: around our own commits, so that they cost no event per element. */
 void nft_monitor_pause(struct nft *n);
 /* commits: how many transactions of ours went in since the pause (each moves the generation

@@ -749,6 +749,8 @@ static int batch_send(struct nft_batch *b, struct nft_error *err) {
                         r = (int) k;
                         error_set(err, b, &b->msgs[0], r,
                                   r == -ETIMEDOUT ? "waiting for the kernel's replies" : "reading the kernel's replies");
+                        if (err)
+                                err->unknown = true;
                         return r;
                 }
                 /* libmnl walks with an int length (never a pointer into the ssize_t: on a
@@ -1360,6 +1362,45 @@ static int release_object(struct nft *n, int family, const char *table, const ch
         return 0;
 }
 
+/* After a batch of unknown outcome: the sets it would have created are remembered as
+ * possibly there (with no content known), so that they are deleted when no longer wanted. */
+static int tracking_add_possible(struct nft *n, const struct wanted_set *w, size_t n_w) {
+        for (size_t i = 0; i < n_w; i++) {
+                if (!w[i].created || tracked_find(n, w[i].name))
+                        continue;
+                if (grow_array((void **) &n->sets, &n->allocated_sets, n->n_sets + 1, sizeof(*n->sets)) < 0)
+                        return -ENOMEM;
+                n->sets[n->n_sets] = (struct nft_tracked_set) { .created = true, .interval = w[i].interval };
+                strcpy(n->sets[n->n_sets++].name, w[i].name);
+        }
+        return 0;
+}
+
+int nft_read_own_sets(struct nft *n, int family, const char *table, char (**ret)[NFT_SET_NAME_LEN], size_t *ret_n) {
+        struct probe p = { .r = 0 };
+        char (*names)[NFT_SET_NAME_LEN];
+        size_t k = 0;
+        int r;
+
+        r = nft_probe(n, family, table, &p);
+        if (r < 0) {
+                free(p.sets);
+                return r;
+        }
+        names = calloc(MAX(p.n_sets, (size_t) 1), sizeof(*names));
+        if (!names) {
+                free(p.sets);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < p.n_sets; i++)
+                if (p.sets[i].ours)
+                        strcpy(names[k++], p.sets[i].name);
+        free(p.sets);
+        *ret = names;
+        *ret_n = k;
+        return 0;
+}
+
 void nft_set_leftover_callback(struct nft *n, nft_leftover_cb cb, void *userdata) {
         n->on_leftover = cb;
         n->leftover_userdata = userdata;
@@ -1513,6 +1554,9 @@ int nft_apply(struct nft *n, const struct nft_ruleset *want, usec_t now, bool fo
                         strcpy(vanished[n_vanished++], n->sets[i].name);
 
         nft_monitor_pause(n);
+        /* Only for a caller that has to find out, after lost replies, whether this went in. */
+        if (err)
+                err->generation_known = nft_get_generation(n, &err->generation) >= 0;
         r = batch_send(&b, err);
         if (r >= 0)
                 commits++;
@@ -1522,6 +1566,12 @@ int nft_apply(struct nft *n, const struct nft_ruleset *want, usec_t now, bool fo
                 nft_forget(n, true);
                 if (r == -EBUSY && err)
                         explain_busy_recreate(want, w, n_w, err);
+                if (err && err->unknown) {
+                        /* It may have gone in: its new sets may exist, so an apply without them
+                         * must delete them, and one step of the generation may be ours. */
+                        (void) tracking_add_possible(n, w, n_w);
+                        commits++;
+                }
                 goto resume;
         }
         r = tracking_update(n, want, w, n_w, chain_fp);

@@ -17,6 +17,9 @@ struct nft_element {
         usec_t expiry; /* CLOCK_BOOTTIME usec; USEC_INFINITY: no timeout (static entry) */
 };
 
+/* Room for a set's name: NAME_v4 or NAME_v6, and the terminating NUL. */
+#define NFT_SET_NAME_LEN (GROUP_NAME_MAX + 5)
+
 /* What one group should look like in the kernel. */
 struct nft_group {
         const char *name;    /* sets NAME_v4 / NAME_v6 */
@@ -42,6 +45,12 @@ struct nft_ruleset {
 struct nft_error {
         char object[128]; /* "set inet allowlistd csall_v4" */
         char hint[256];   /* "needs CAP_NET_ADMIN", "exists with type ipv6_addr, expected ipv4_addr", ... */
+        /* The batch went out but its replies were lost (ENOBUFS, a timeout): the kernel may have
+         * committed it or not. generation is the ruleset generation read just before the send
+         * (generation_known false when that read failed), to compare with nft_get_generation(). */
+        bool unknown;
+        bool generation_known;
+        uint32_t generation;
 };
 
 /* Opens the netlink socket. Returns 0 or a negative errno. */
@@ -77,6 +86,14 @@ void nft_set_leftover_callback(struct nft *n, nft_leftover_cb cb, void *userdata
  * events were lost (ENOBUFS) and the generation is not the one of our last commit. */
 typedef void (*nft_change_cb)(struct nft *n, void *userdata);
 int nft_monitor_start(struct nft *n, sd_event *e, nft_change_cb on_foreign_change, void *userdata);
+
+/* The current ruleset generation (NFT_MSG_GETGEN): every committed transaction moves it by one. */
+int nft_get_generation(struct nft *n, uint32_t *ret);
+
+/* The names of the sets in table that carry the daemon's mark, as the kernel has them now (an
+ * array of n names, freed with free()), so that a caller can see what a transaction of unknown
+ * outcome left. A missing table gives none. */
+int nft_read_own_sets(struct nft *n, int family, const char *table, char (**ret)[NFT_SET_NAME_LEN], size_t *ret_n);
 
 /* Writes an nft -f script equivalent to the transaction nft_apply(force=true) would send. */
 int nft_write_script(FILE *f, const struct nft_ruleset *want, usec_t now);

@@ -13,6 +13,7 @@
 #   assert_eq EXPECTED ACTUAL WHAT
 #   assert_match REGEX ACTUAL WHAT
 #   wait_until SECONDS COMMAND...   polls COMMAND every 50 ms; returns 1 on timeout.
+#   require_strace            exit 77 unless strace can trace (and so inject faults) here.
 #   use_resolv_conf TEXT      bind-mounts a file with TEXT over /etc/resolv.conf (private
 #                             mount namespace: the host's file is untouched).
 #
@@ -39,6 +40,10 @@
 #   daemon_start [ARGS...]    starts it in the background with a NOTIFY_SOCKET the test owns
 #                             (messages in NOTIFY_LOG), stderr in DAEMON_LOG; waits for READY=1.
 #   daemon_stop [SIGNAL]      signals it (TERM) and waits; its exit code is in DAEMON_RC.
+#   DAEMON_WRAPPER            array, empty by default: a command daemon_start runs the daemon
+#                             under (strace -f ... to inject faults), which must exit with the
+#                             daemon's status; DAEMON_PID is then the wrapper's, and daemon_stop
+#                             signals the daemon itself (whatever DAEMON_WRAPPER holds by then).
 #   set_elements FAMILY TABLE SET   the set's elements as nft -j shows them, sorted, one a line
 #                             (addresses, PREFIX/LEN for prefixes); nothing when it is empty.
 #   set_timeouts FAMILY TABLE SET   "ELEMENT TIMEOUT EXPIRES" lines ("-" where there is none).
@@ -141,6 +146,11 @@ require_root_netns() {
         DNS_ZONE="$TEST_DIR/zone.hosts"
         DNS_LOG="$TEST_DIR/dnsmasq.log"
         : >"$DNS_ZONE"
+}
+
+require_strace() {
+        command -v strace >/dev/null || skip "needs strace"
+        strace -f -qq -o /dev/null true 2>/dev/null || skip "strace cannot trace here (ptrace refused)"
 }
 
 use_resolv_conf() {
@@ -253,6 +263,8 @@ dns_query_count() {
 DAEMON_PID=
 DAEMON_RC=
 NOTIFY_PID=
+DAEMON_WRAPPER=()
+_DAEMON_WRAPPED=0
 
 daemon_config() {
         DAEMON_CONF="$TEST_DIR/allowlistd.conf"
@@ -287,15 +299,20 @@ daemon_start() {
         fi
         # Only this run's messages count for READY=1.
         : >"$NOTIFY_LOG"
-        NOTIFY_SOCKET="$TEST_DIR/notify.sock" "$ALLOWLISTD" -c "$DAEMON_CONF" "$@" 2>>"$DAEMON_LOG" &
+        NOTIFY_SOCKET="$TEST_DIR/notify.sock" "${DAEMON_WRAPPER[@]}" "$ALLOWLISTD" -c "$DAEMON_CONF" "$@" 2>>"$DAEMON_LOG" &
         DAEMON_PID=$!
+        _DAEMON_WRAPPED=$(( ${#DAEMON_WRAPPER[@]} > 0 ))
         at_exit 'daemon_stop KILL'
         wait_until 30 _daemon_ready || fail "allowlistd did not send READY=1"
 }
 
 daemon_stop() {
+        local pid=$DAEMON_PID
         [[ -n "$DAEMON_PID" ]] || return 0
-        kill -"${1:-TERM}" "$DAEMON_PID" 2>/dev/null || true
+        if (( _DAEMON_WRAPPED )); then
+                pid=$(pgrep -P "$DAEMON_PID" -x allowlistd) || pid=$DAEMON_PID
+        fi
+        kill -"${1:-TERM}" "$pid" 2>/dev/null || true
         DAEMON_RC=0
         wait "$DAEMON_PID" 2>/dev/null || DAEMON_RC=$?
         DAEMON_PID=

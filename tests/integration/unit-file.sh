@@ -27,8 +27,11 @@ if grep -nE '@[A-Z_]+@' "$unit"; then
 fi
 grep -qx "ExecStart=/.*/allowlistd" "$unit" || fail "no absolute ExecStart= in $unit"
 grep -qx "ExecStart=$BUILDDIR/src/allowlistd" "$verify_unit" || fail "$verify_unit does not run the built binary"
-# Apart from ExecStart= the unit verified is the unit shipped.
-diff <(grep -v '^ExecStart=' "$unit") <(grep -v '^ExecStart=' "$verify_unit") || fail "verify copy differs"
+# The reload waits for the daemon's verdict (allowlistd --reload), never a bare signal.
+grep -qx 'ExecReload=/.*/allowlistd --reload \$MAINPID' "$unit" || fail "ExecReload= of $unit is not allowlistd --reload \$MAINPID"
+# Apart from the binary's path the unit verified is the unit shipped.
+diff <(grep -vE '^Exec(Start|Reload)=' "$unit") <(grep -vE '^Exec(Start|Reload)=' "$verify_unit") ||
+        fail "verify copy differs"
 
 # --- security exposure -------------------------------------------------------------------
 security=$(systemd-analyze security --offline=true --no-pager "$unit" 2>&1) || {
