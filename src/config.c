@@ -1432,7 +1432,17 @@ static void check_group(struct parser *p, struct group *g, const struct group_ex
 
 static void check_daemon(struct parser *p) {
         const struct config *c = p->config;
-        char d1[DURATION_MAX], d2[DURATION_MAX];
+        char d1[DURATION_MAX], d2[DURATION_MAX], a[ADDR_STRLEN];
+        size_t iservers = key_index("snoop_servers");
+
+        /* The rules of an ip or ip6 table see one family only. */
+        for (size_t i = 0; i < c->n_snoop_servers; i++)
+                if ((c->table_family == NFPROTO_IPV4 && c->snoop_servers[i].family != AF_INET) ||
+                    (c->table_family == NFPROTO_IPV6 && c->snoop_servers[i].family != AF_INET6))
+                        parser_error(p, p->daemon_file, p->daemon_key_line[iservers],
+                                     "snoop_servers lists %s, but table %s %s sees only %s packets; remove it or use table = inet %s",
+                                     addr_to_string(&c->snoop_servers[i], a), c->table_family == NFPROTO_IPV4 ? "ip" : "ip6",
+                                     c->table, c->table_family == NFPROTO_IPV4 ? "IPv4" : "IPv6", c->table);
         size_t imin = key_index("retry_min"), imax = key_index("retry_max");
 
         if (c->retry_min > c->retry_max)

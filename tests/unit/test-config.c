@@ -987,6 +987,8 @@ static void test_snoop(void) {
                       "error: test.conf:2: bad snoop_hold_max '11s'; write a duration from 1ms to 10s, such as 1s or 500ms\n");
         EXPECT_ERRORS("[daemon]\nmax_snooped = 0\n",
                       "error: test.conf:2: bad max_snooped '0'; write a number from 1 to 1000000\n");
+        EXPECT_ERRORS("[daemon]\ntable = ip6 fw\nsnoop_servers = 192.0.2.53\n[g]\nhosts = a.example\n",
+                      "error: test.conf:3: snoop_servers lists 192.0.2.53, but table ip6 fw sees only IPv6 packets; remove it or use table = inet fw\n");
         EXPECT_ERRORS("[daemon]\nsnoop_servers = 192.0.2.0/24\n",
                       "error: test.conf:2: bad snoop_servers entry '192.0.2.0/24'; write the IPv4 or IPv6 address of a DNS resolver (192.0.2.53, 2001:db8::53)\n");
 }
