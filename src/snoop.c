@@ -5,6 +5,9 @@
  * in one datagram. */
 #include <arpa/inet.h>
 #include <inttypes.h>
+#include <poll.h>
+#include <pthread.h>
+#include <time.h>
 #include <libmnl/libmnl.h>
 #include <libnetfilter_queue/libnetfilter_queue.h>
 #include <linux/netfilter.h>
@@ -33,7 +36,8 @@
 struct held {
         uint32_t id;
         uint64_t token;
-        usec_t since; /* CLOCK_MONOTONIC */
+        usec_t since;  /* CLOCK_MONOTONIC */
+        bool released; /* by the watchdog, while the transaction was still being committed */
 };
 
 struct snoop {
@@ -54,8 +58,20 @@ struct snoop {
         sd_event_source *hold_timer;
         uint64_t next_token;
         struct snoop_stats stats;
-        usec_t last_late_log, last_lost_log;
-        uint64_t late_logged, lost_logged;
+        /* The watchdog thread: while on_commit() blocks in the kernel (another process holds the
+         * nftables commit lock, and sendmsg() waits for it inside the kernel, so no event loop
+         * could run meanwhile), it accepts the held replies whose snoop_hold_max ran out. It
+         * touches held[] only while committing is set, under lock. */
+        pthread_t watchdog;
+        bool watchdog_started;
+        pthread_mutex_t lock;
+        pthread_cond_t cond;
+        bool committing, stopping;
+        usec_t commit_since;
+        char watchdog_verdicts[ROUND_PACKETS * VERDICT_MSG_SIZE];
+        char *watchdog_buf;
+        usec_t last_late_log, last_lost_log, last_unread_log;
+        uint64_t late_logged, lost_logged, unread_logged;
 };
 
 const struct snoop_stats *snoop_get_stats(const struct snoop *s) {
@@ -210,17 +226,123 @@ static void release_held(struct snoop *s, int commit_result) {
         size_t late = 0;
 
         for (size_t i = 0; i < s->n_held; i++) {
-                bool l = now - s->held[i].since > s->hold_max;
+                bool l = s->held[i].released || now - s->held[i].since > s->hold_max;
 
                 late += l;
                 report_release(s, &s->held[i], l || commit_result < 0, now);
-                verdict_accept(s, s->held[i].id);
+                if (!s->held[i].released)
+                        verdict_accept(s, s->held[i].id);
         }
         if (commit_result < 0)
                 s->stats.commit_failed += s->n_held;
         s->n_held = 0;
         verdicts_flush(s);
         late_log(s, late, now);
+}
+
+static uint32_t packet_id(const struct nlmsghdr *nlh, bool *ret_ok) {
+        struct nlattr *attr[NFQA_MAX + 1] = { NULL };
+
+        *ret_ok = NFNL_MSG_TYPE(nlh->nlmsg_type) == NFQNL_MSG_PACKET && nfq_nlmsg_parse(nlh, attr) >= 0 &&
+                  attr[NFQA_PACKET_HDR] &&
+                  mnl_attr_get_payload_len(attr[NFQA_PACKET_HDR]) >= sizeof(struct nfqnl_msg_packet_hdr);
+        if (!*ret_ok)
+                return 0;
+        return ntohl(((const struct nfqnl_msg_packet_hdr *) mnl_attr_get_payload(attr[NFQA_PACKET_HDR]))->packet_id);
+}
+
+/* While committing: replies that arrive meanwhile cannot be learned before the commit ends, so
+ * they pass at once (unread, as with a full queue); held ones pass at their snoop_hold_max. */
+static void *watchdog_main(void *userdata) {
+        struct snoop *s = userdata;
+
+        pthread_mutex_lock(&s->lock);
+        while (!s->stopping) {
+                usec_t now = now_usec(CLOCK_MONOTONIC), next = USEC_INFINITY;
+                size_t size = 0;
+                struct pollfd p = { .fd = mnl_socket_get_fd(s->nl), .events = POLLIN };
+                bool ready;
+                int timeout;
+
+                if (!s->committing) {
+                        pthread_cond_wait(&s->cond, &s->lock);
+                        continue;
+                }
+                for (size_t i = 0; i < s->n_held; i++) {
+                        struct held *h = &s->held[i];
+                        struct nlmsghdr *nlh;
+
+                        if (h->released)
+                                continue;
+                        if (now - h->since < s->hold_max) {
+                                next = MIN(next, h->since + s->hold_max);
+                                continue;
+                        }
+                        nlh = nfq_nlmsg_put(s->watchdog_verdicts + size, NFQNL_MSG_VERDICT, s->queue);
+                        nfq_nlmsg_verdict_put(nlh, (int) h->id, NF_ACCEPT);
+                        size += NLMSG_ALIGN(nlh->nlmsg_len);
+                        h->released = true;
+                }
+                if (size > 0)
+                        (void) mnl_socket_sendto(s->nl, s->watchdog_verdicts, size);
+
+                /* A commit within snoop_hold_max is the normal case: what arrives meanwhile waits
+                 * for the loop thread and is learned from. Past it, the loop thread reads nothing
+                 * until the commit ends: read for it. */
+                if (now - s->commit_since < s->hold_max) {
+                        struct timespec ts;
+
+                        next = MIN(next, s->commit_since + s->hold_max);
+                        ts.tv_sec = (time_t) (next / USEC_PER_SEC);
+                        ts.tv_nsec = (long) (next % USEC_PER_SEC) * 1000;
+                        (void) pthread_cond_timedwait(&s->cond, &s->lock, &ts);
+                        continue;
+                }
+                timeout = next == USEC_INFINITY ? 50 : (int) MIN((next - now) / USEC_PER_MSEC + 1, (usec_t) 50);
+                pthread_mutex_unlock(&s->lock);
+                ready = poll(&p, 1, timeout) > 0;
+                pthread_mutex_lock(&s->lock);
+                /* Only while the commit still runs: after it, the loop thread reads again and
+                 * learns from what comes. */
+                if (ready && s->committing && !s->stopping) {
+                        ssize_t k = recv(p.fd, s->watchdog_buf, RECV_BUFFER, MSG_DONTWAIT);
+                        int len = (int) MAX(k, (ssize_t) 0);
+
+                        size = 0;
+                        for (struct nlmsghdr *nlh = (struct nlmsghdr *) s->watchdog_buf; mnl_nlmsg_ok(nlh, len);
+                             nlh = mnl_nlmsg_next(nlh, &len)) {
+                                bool ok;
+                                uint32_t id = packet_id(nlh, &ok);
+                                struct nlmsghdr *v;
+
+                                if (!ok || size + VERDICT_MSG_SIZE > sizeof(s->watchdog_verdicts))
+                                        continue;
+                                v = nfq_nlmsg_put(s->watchdog_verdicts + size, NFQNL_MSG_VERDICT, s->queue);
+                                nfq_nlmsg_verdict_put(v, (int) id, NF_ACCEPT);
+                                size += NLMSG_ALIGN(v->nlmsg_len);
+                                s->stats.passed_unread++;
+                        }
+                        if (size > 0)
+                                (void) mnl_socket_sendto(s->nl, s->watchdog_verdicts, size);
+                }
+        }
+        pthread_mutex_unlock(&s->lock);
+        return NULL;
+}
+
+static int commit_watched(struct snoop *s) {
+        int r;
+
+        pthread_mutex_lock(&s->lock);
+        s->committing = true;
+        s->commit_since = now_usec(CLOCK_MONOTONIC);
+        pthread_cond_signal(&s->cond);
+        pthread_mutex_unlock(&s->lock);
+        r = s->cb.on_commit(s, s->userdata);
+        pthread_mutex_lock(&s->lock);
+        s->committing = false;
+        pthread_mutex_unlock(&s->lock);
+        return r;
 }
 
 static int on_io(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
@@ -255,21 +377,17 @@ static int on_io(sd_event_source *source, int fd, uint32_t revents, void *userda
         /* Replies that teach nothing go before the transaction, which may take a while. */
         verdicts_flush(s);
         if (s->n_held > 0) {
-                commit = s->cb.on_commit(s, s->userdata);
+                commit = commit_watched(s);
                 release_held(s, commit);
+                if (s->stats.passed_unread > s->unread_logged &&
+                    log_due(&s->last_unread_log, now_usec(CLOCK_MONOTONIC))) {
+                        log_warning("Passed %" PRIu64 " DNS repl%s unread while an nftables transaction waited for the kernel longer than snoop_hold_max.",
+                                    s->stats.passed_unread - s->unread_logged,
+                                    s->stats.passed_unread - s->unread_logged == 1 ? "y" : "ies");
+                        s->unread_logged = s->stats.passed_unread;
+                }
         }
         return 0;
-}
-
-static uint32_t packet_id(const struct nlmsghdr *nlh, bool *ret_ok) {
-        struct nlattr *attr[NFQA_MAX + 1] = { NULL };
-
-        *ret_ok = NFNL_MSG_TYPE(nlh->nlmsg_type) == NFQNL_MSG_PACKET && nfq_nlmsg_parse(nlh, attr) >= 0 &&
-                  attr[NFQA_PACKET_HDR] &&
-                  mnl_attr_get_payload_len(attr[NFQA_PACKET_HDR]) >= sizeof(struct nfqnl_msg_packet_hdr);
-        if (!*ret_ok)
-                return 0;
-        return ntohl(((const struct nfqnl_msg_packet_hdr *) mnl_attr_get_payload(attr[NFQA_PACKET_HDR]))->packet_id);
 }
 
 /* Sends one configuration message and waits for its acknowledgement. A reply queued meanwhile
@@ -364,10 +482,20 @@ int snoop_new(sd_event *e, uint16_t queue, usec_t hold_max, const struct snoop_c
                 .cb = *cb,
                 .userdata = userdata,
         };
+        {
+                pthread_condattr_t attr;
+
+                pthread_mutex_init(&s->lock, NULL);
+                pthread_condattr_init(&attr);
+                pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+                pthread_cond_init(&s->cond, &attr);
+                pthread_condattr_destroy(&attr);
+        }
         s->buf = malloc(RECV_BUFFER);
+        s->watchdog_buf = malloc(RECV_BUFFER);
         s->nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
-        if (!s->buf || !s->nl) {
-                r = s->buf ? -errno : -ENOMEM;
+        if (!s->buf || !s->watchdog_buf || !s->nl) {
+                r = s->buf && s->watchdog_buf ? -errno : -ENOMEM;
                 goto fail;
         }
         if (mnl_socket_bind(s->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
@@ -390,6 +518,10 @@ int snoop_new(sd_event *e, uint16_t queue, usec_t hold_max, const struct snoop_c
                 r = sd_event_add_time(e, &s->hold_timer, CLOCK_MONOTONIC, 0, USEC_PER_MSEC, on_hold_timer, s);
         if (r >= 0)
                 r = sd_event_source_set_enabled(s->hold_timer, SD_EVENT_OFF);
+        if (r >= 0) {
+                r = -pthread_create(&s->watchdog, NULL, watchdog_main, s);
+                s->watchdog_started = r == 0;
+        }
         if (r < 0) {
                 sd_event_source_disable_unref(s->io);
                 sd_event_source_disable_unref(s->hold_timer);
@@ -401,7 +533,10 @@ int snoop_new(sd_event *e, uint16_t queue, usec_t hold_max, const struct snoop_c
 fail:
         if (s->nl)
                 mnl_socket_close(s->nl);
+        pthread_cond_destroy(&s->cond);
+        pthread_mutex_destroy(&s->lock);
         free(s->buf);
+        free(s->watchdog_buf);
         free(s);
         return r;
 }
@@ -409,6 +544,15 @@ fail:
 struct snoop *snoop_free(struct snoop *s) {
         if (!s)
                 return NULL;
+        if (s->watchdog_started) {
+                pthread_mutex_lock(&s->lock);
+                s->stopping = true;
+                pthread_cond_signal(&s->cond);
+                pthread_mutex_unlock(&s->lock);
+                pthread_join(s->watchdog, NULL);
+        }
+        pthread_cond_destroy(&s->cond);
+        pthread_mutex_destroy(&s->lock);
         sd_event_source_disable_unref(s->io);
         sd_event_source_disable_unref(s->hold_timer);
         /* Replies still in the socket get their verdict before the queue goes: unbinding
@@ -438,6 +582,7 @@ struct snoop *snoop_free(struct snoop *s) {
         (void) config_cmd(s, NFQNL_CFG_CMD_UNBIND);
         mnl_socket_close(s->nl);
         free(s->buf);
+        free(s->watchdog_buf);
         free(s);
         return NULL;
 }

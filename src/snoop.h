@@ -10,7 +10,8 @@
  * (nft-queue.c's chains) to an NFQUEUE this room listens on through libnetfilter_queue's
  * libmnl helpers; each reply is parsed (snoop-dns.c) and handed to the owner, which learns
  * from it; replies that taught something are held until the owner's transaction is in the
- * kernel, then accepted. Every reply is accepted: snooping never drops DNS. */
+ * kernel, then accepted. Every reply is accepted: snooping never drops DNS. A watchdog thread
+ * keeps snoop_hold_max while a transaction waits for the kernel (see snoop.c). */
 struct snoop;
 
 /* What the owner wants done with a reply. */
@@ -44,6 +45,7 @@ struct snoop_stats {
         uint64_t commit_failed; /* released although their transaction failed */
         uint64_t truncated;     /* TC set on a reply the owner wanted */
         uint64_t lost;          /* ENOBUFS: queue messages the socket dropped */
+        uint64_t passed_unread; /* arrived while a transaction waited for the kernel: passed at once */
 };
 
 /* Binds NFQUEUE queue on e, each configuration attribute in its own acknowledged message

@@ -195,8 +195,8 @@ static int bench(const char *server, const char *pattern, double seconds, size_t
                 return 1;
         }
         qsort(lat, n, sizeof(double), cmp_double);
-        printf("replies %zu timeouts %zu p50_us %.0f p99_us %.0f per_s %.0f\n", n, timeouts, lat[n / 2],
-               lat[(size_t) ((double) n * 0.99)], (double) n / elapsed);
+        printf("replies %zu timeouts %zu p50_us %.0f p99_us %.0f per_s %.0f max_us %.0f\n", n, timeouts, lat[n / 2],
+               lat[(size_t) ((double) n * 0.99)], (double) n / elapsed, lat[n - 1]);
         free(lat);
         return 0;
 }
