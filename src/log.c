@@ -79,6 +79,8 @@ static void log_write(int level, const char *message_id, const char *group, cons
 }
 
 static int log_vevent(int level, int error, const char *message_id, const char *group,
+                      const char *host, const char *address, const char *fmt, va_list ap) _printf_(7, 0);
+static int log_vevent(int level, int error, const char *message_id, const char *group,
                       const char *host, const char *address, const char *fmt, va_list ap) {
         char message[2048];
 

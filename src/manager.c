@@ -970,7 +970,7 @@ static size_t host_filter_answer(struct host *h, const struct ip_addr *in, size_
         const struct group *g = h->group->config;
         size_t k = 0, per_family[2] = { 0, 0 };
         bool cut = false;
-        char a[ADDR_STRLEN];
+        char a[ADDR_STRLEN], reason[ADDR_REASON_MAX];
 
         for (size_t i = 0; i < n; i++) {
                 int fi = in[i].family == AF_INET ? 0 : 1;
@@ -981,7 +981,7 @@ static size_t host_filter_answer(struct host *h, const struct ip_addr *in, size_
                         if (!already_rejected(&h->rejected, &in[i], h->name))
                                 log_event(LOG_WARNING, NULL, g->name, h->name, addr_to_string(&in[i], a),
                                           "%s: ignoring %s from DNS: %s addresses are never allowed%s.",
-                                          h->name, a, addr_class_reason(&in[i]),
+                                          h->name, a, addr_class_reason(&in[i], reason),
                                           addr_classify(&in[i]) == ADDR_PRIVATE ? " unless allow_private=yes" : "");
                         continue;
                 }
@@ -1224,7 +1224,7 @@ static bool snoop_learn(struct manager *m, const char *name, const struct ip_add
         const struct config *c = m->config;
         usec_t now = boottime_now(m);
         bool changed = false;
-        char a[ADDR_STRLEN];
+        char a[ADDR_STRLEN], reason[ADDR_REASON_MAX];
 
         for (size_t i = 0; i < m->n_groups; i++) {
                 struct group_state *g = &m->groups[i];
@@ -1243,7 +1243,7 @@ static bool snoop_learn(struct manager *m, const char *name, const struct ip_add
                                 if (!already_rejected(&g->snoop_rejected, x, g->config->name))
                                         log_event(LOG_WARNING, NULL, g->config->name, name, addr_to_string(x, a),
                                                   "%s: ignoring %s from a snooped DNS reply: %s addresses are never allowed%s.",
-                                                  name, a, addr_class_reason(x),
+                                                  name, a, addr_class_reason(x, reason),
                                                   addr_classify(x) == ADDR_PRIVATE ? " unless allow_private=yes" : "");
                                 continue;
                         }

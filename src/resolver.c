@@ -12,10 +12,6 @@
  * a dual-stack host takes two. */
 #define RESOLVER_MAX_INFLIGHT 64
 
-/* Addresses accepted per family and answer. A 64 KiB TCP answer holds at most ~4000 A
- * records; nobody legitimate sends more than a few dozen. */
-#define RESOLVER_MAX_ADDRS 1024
-
 /* c-ares 1.18 waits timeout << (attempt / nservers) per attempt and tries every server
  * `tries` times: with 1000 ms and 2 tries one dead server fails after 1 s + 2 s = 3 s
  * (two servers: 6 s) instead of the 75 s of the defaults (5 s, 4 tries, resolv.conf). A
@@ -90,9 +86,7 @@ struct resolver {
         bool destroying;        /* inside ares_destroy(): callbacks must not touch jobs */
         bool delivering;        /* inside on_deliver(): resolver_free() is deferred */
         bool free_requested;
-        /* Scratch for the parsers, one slot more than accepted to notice a cut. */
-        struct ares_addrttl a_ttls[RESOLVER_MAX_ADDRS + 1];
-        struct ares_addr6ttl aaaa_ttls[RESOLVER_MAX_ADDRS + 1];
+        struct resolver_answer answer; /* scratch for lookup_parse() */
 };
 
 static void job_list_append(struct resolver_job_list *l, struct resolver_job *j) {
@@ -181,15 +175,68 @@ static bool ares_status_is_answer(int status) {
         return status == ARES_SUCCESS || status == ARES_ENODATA || status == ARES_ENOTFOUND;
 }
 
-static int job_add_address(struct resolver_job *j, int family, const void *bytes, int ttl) {
+static int job_add_address(struct resolver_job *j, const struct ip_addr *a) {
         int r;
 
         r = grow_array((void **) &j->addrs, &j->allocated_addrs, j->n_addrs + 1, sizeof(struct ip_addr));
         if (r < 0)
                 return r;
-        j->addrs[j->n_addrs++] = addr_make(family, bytes);
-        /* RFC 2181 8: a TTL with the top bit set means 0; c-ares hands it over as a negative int. */
-        j->min_ttl = MIN(j->min_ttl, (usec_t) MAX(ttl, 0) * USEC_PER_SEC);
+        j->addrs[j->n_addrs++] = *a;
+        return 0;
+}
+
+int resolver_parse_answer(const uint8_t *abuf, size_t alen, int family, struct resolver_answer *ret) {
+        /* One slot more than accepted, to notice a cut. */
+        union {
+                struct ares_addrttl a[RESOLVER_MAX_ADDRS + 1];
+                struct ares_addr6ttl aaaa[RESOLVER_MAX_ADDRS + 1];
+        } ttls;
+        int n = RESOLVER_MAX_ADDRS + 1, status;
+
+        if (family != AF_INET && family != AF_INET6)
+                return -EAFNOSUPPORT;
+        /* A DNS message over TCP is at most 65535 bytes (RFC 1035 4.2.2). */
+        if (alen > UINT16_MAX)
+                return -EBADMSG;
+
+        /* ares_parse_a_reply() follows the CNAME chain to the question's target and gives each
+         * address min(its TTL, every CNAME TTL on the chain): exactly the validity we need.
+         * ares_getaddrinfo()'s ai_ttl leaves the CNAME TTLs out. */
+DISABLE_DEPRECATION_WARNINGS
+        if (family == AF_INET)
+                status = ares_parse_a_reply(abuf, (int) alen, NULL, ttls.a, &n);
+        else
+                status = ares_parse_aaaa_reply(abuf, (int) alen, NULL, ttls.aaaa, &n);
+REENABLE_WARNINGS
+        switch (status) {
+        case ARES_SUCCESS:
+                break;
+        case ARES_ENODATA:
+                return -ENODATA;
+        case ARES_ENOMEM:
+                return -ENOMEM;
+        default:
+                return -EBADMSG;
+        }
+
+        ret->family = family;
+        ret->cut = n > RESOLVER_MAX_ADDRS;
+        ret->n_addrs = (size_t) MIN(n, RESOLVER_MAX_ADDRS);
+        ret->min_ttl = USEC_INFINITY;
+        for (size_t i = 0; i < ret->n_addrs; i++) {
+                int ttl;
+
+                if (family == AF_INET) {
+                        ret->addrs[i] = addr_make(AF_INET, &ttls.a[i].ipaddr);
+                        ttl = ttls.a[i].ttl;
+                } else {
+                        ret->addrs[i] = addr_make(AF_INET6, &ttls.aaaa[i].ip6addr);
+                        ttl = ttls.aaaa[i].ttl;
+                }
+                /* RFC 2181 8: a TTL with the top bit set means 0; c-ares hands it over as a
+                 * negative int. */
+                ret->min_ttl = MIN(ret->min_ttl, (usec_t) MAX(ttl, 0) * USEC_PER_SEC);
+        }
         return 0;
 }
 
@@ -197,36 +244,25 @@ static int job_add_address(struct resolver_job *j, int family, const void *bytes
  * ENODATA (no address), or a failure (malformed, out of memory). */
 static int lookup_parse(struct resolver_lookup *l, const unsigned char *abuf, int alen) {
         struct resolver_job *j = l->job;
-        struct resolver *r = j->resolver;
-        int n = RESOLVER_MAX_ADDRS + 1, status;
+        struct resolver_answer *answer = &j->resolver->answer;
+        int r;
 
-        /* ares_parse_a_reply() follows the CNAME chain to the question's target and gives each
-         * address min(its TTL, every CNAME TTL on the chain): exactly the validity we need.
-         * ares_getaddrinfo()'s ai_ttl leaves the CNAME TTLs out. */
-DISABLE_DEPRECATION_WARNINGS
-        if (l->family == AF_INET)
-                status = ares_parse_a_reply(abuf, alen, NULL, r->a_ttls, &n);
-        else
-                status = ares_parse_aaaa_reply(abuf, alen, NULL, r->aaaa_ttls, &n);
-REENABLE_WARNINGS
-        if (status != ARES_SUCCESS)
-                return status;
+        r = resolver_parse_answer(abuf, (size_t) MAX(alen, 0), l->family, answer);
+        if (r == -ENODATA)
+                return ARES_ENODATA;
+        if (r == -ENOMEM)
+                return ARES_ENOMEM;
+        if (r < 0)
+                return ARES_EBADRESP;
 
-        if (n > RESOLVER_MAX_ADDRS) {
+        if (answer->cut)
                 log_warning("%.*s: DNS answer has more than %u %s addresses, using the first %u.",
                             (int) j->host_len, j->name, RESOLVER_MAX_ADDRS,
                             l->family == AF_INET ? "IPv4" : "IPv6", RESOLVER_MAX_ADDRS);
-                n = RESOLVER_MAX_ADDRS;
-        }
-        for (int i = 0; i < n; i++) {
-                int k;
-                if (l->family == AF_INET)
-                        k = job_add_address(j, AF_INET, &r->a_ttls[i].ipaddr, r->a_ttls[i].ttl);
-                else
-                        k = job_add_address(j, AF_INET6, &r->aaaa_ttls[i].ip6addr, r->aaaa_ttls[i].ttl);
-                if (k < 0)
+        for (size_t i = 0; i < answer->n_addrs; i++)
+                if (job_add_address(j, &answer->addrs[i]) < 0)
                         return ARES_ENOMEM;
-        }
+        j->min_ttl = MIN(j->min_ttl, answer->min_ttl);
         return ARES_SUCCESS;
 }
 

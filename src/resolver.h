@@ -43,3 +43,24 @@ int resolver_query(struct resolver *r, const char *host, unsigned families, reso
 
 /* Number of queries started and not yet reported. */
 size_t resolver_pending(const struct resolver *r);
+
+/* Addresses accepted per family and answer. A 64 KiB TCP answer holds at most ~4000 A
+ * records; nobody legitimate sends more than a few dozen. */
+#define RESOLVER_MAX_ADDRS 1024
+
+/* What one DNS answer to an A or AAAA query gives. */
+struct resolver_answer {
+        int family;
+        struct ip_addr addrs[RESOLVER_MAX_ADDRS]; /* in answer order, not deduplicated */
+        size_t n_addrs;
+        bool cut;       /* the answer held more than RESOLVER_MAX_ADDRS: the first ones are kept */
+        /* Smallest TTL along the chains that produced addrs, CNAMEs included; USEC_INFINITY
+         * when there are none. */
+        usec_t min_ttl;
+};
+
+/* Parses the DNS message abuf, the answer to an A (family AF_INET) or AAAA (AF_INET6) query:
+ * the addresses at the end of the CNAME chain from the question's name. No I/O, no logging: the
+ * resolver's answer path, open to tests and the fuzzer. Returns 0, -ENODATA (no address of the
+ * family), -EBADMSG (malformed), -ENOMEM or -EAFNOSUPPORT; ret is written on success only. */
+int resolver_parse_answer(const uint8_t *abuf, size_t alen, int family, struct resolver_answer *ret);

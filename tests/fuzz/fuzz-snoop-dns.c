@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* libFuzzer entry point for the snooping parser: any bytes as a queued packet. Built as a fuzzer
- * with clang (-fsanitize=fuzzer), and always as the replay test over corpus/ (replay.c). */
+/* The snooping parser: any bytes as a packet the kernel queued (IP header first). */
+#include <stdlib.h>
+
+#include "fuzz.h"
 #include "snoop-dns.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-        struct snoop_dns_reply r;
+        static struct snoop_dns_reply r;
 
+        fuzz_quiet();
         if (snoop_dns_parse(data, size, &r) == 0) {
                 /* What a success promises: a host name, and addresses only of its type. */
                 if (strlen(r.name) == 0 || strlen(r.name) > HOST_NAME_MAX_LEN || r.n_addrs > SNOOP_DNS_ADDRS_MAX ||
