@@ -19,7 +19,11 @@
 #define GROUPS_MAX 1000
 #define HOSTS_PER_GROUP_MAX 10000
 #define HOSTS_TOTAL_MAX 100000
-#define ADDRESSES_TOTAL_MAX 100000
+/* Static entries: a few generated lists of a million addresses each are plausible (a vendor's
+ * published ranges, expanded); at 18 bytes each in memory plus the kernel's element, more would
+ * be a mistake. */
+#define ADDRESSES_PER_GROUP_MAX 1000000
+#define ADDRESSES_TOTAL_MAX 2000000
 #define ALLOW_PER_GROUP_MAX 1000
 #define DOMAINS_PER_GROUP_MAX 1000
 #define PRODUCTS_MAX 64
@@ -710,6 +714,11 @@ static void add_address(struct file_ctx *fc, const struct key *k, const char *wo
                 file_error(fc, "'%s' would allow every address; use a narrower prefix", word);
                 return;
         }
+        if (g->n_addresses >= ADDRESSES_PER_GROUP_MAX) {
+                file_error(fc, "too many addresses in group '%s' (at most %d per group); use broader prefixes or split the group",
+                           g->name, ADDRESSES_PER_GROUP_MAX);
+                return;
+        }
         if (p->n_addresses_total >= ADDRESSES_TOTAL_MAX) {
                 file_error(fc, "too many addresses (at most %d in all)", ADDRESSES_TOTAL_MAX);
                 return;
@@ -1346,12 +1355,43 @@ static int sort_addr_cmp(const void *a, const void *b) {
         return r != 0 ? r : (x->line > y->line) - (x->line < y->line);
 }
 
-static void check_duplicates(struct parser *p, const struct group *g, const struct group_extra *x) {
+/* Keeps the static entries of g sorted (addr_compare order) without any that a broader static
+ * prefix covers, so that the kernel's interval set, which refuses overlaps, gets disjoint
+ * entries and group_static_covers() is one binary search. In that order a covering prefix comes
+ * before everything it covers (same or lower start, shorter length first), and among disjoint
+ * prefixes only the last one kept can cover the next entry: one pass. items is sorted by
+ * address. */
+static void drop_covered_addresses(struct parser *p, struct group *g, const struct sort_item *items) {
+        struct ip_addr *kept;
+        size_t n = 0;
+
+        kept = malloc(MAX(g->n_addresses, (size_t) 1) * sizeof(*kept));
+        if (!kept) {
+                parser_oom(p);
+                return;
+        }
+        for (size_t i = 0; i < g->n_addresses; i++) {
+                const struct ip_addr *a = items[i].value;
+
+                if (n > 0 && addr_in_prefix(a, &kept[n - 1])) {
+                        /* Exact duplicates are errors of their own (check_duplicates()). */
+                        if (addr_compare(a, &kept[n - 1]) != 0)
+                                g->n_addresses_covered++;
+                        continue;
+                }
+                kept[n++] = *a;
+        }
+        free(g->addresses);
+        g->addresses = kept;
+        g->n_addresses = n;
+}
+
+static void check_duplicates(struct parser *p, struct group *g, struct group_extra *x) {
         _cleanup_free_ struct sort_item *items = NULL;
         size_t n = MAX(g->n_hosts, g->n_addresses);
         char buf[ADDR_STRLEN];
 
-        if (n < 2)
+        if (n < 1)
                 return;
         items = calloc(n, sizeof(*items));
         if (!items) {
@@ -1375,13 +1415,19 @@ static void check_duplicates(struct parser *p, const struct group *g, const stru
                         parser_error(p, g->file, items[i].line,
                                      "address %s listed twice in group '%s' (first at line %u); remove one",
                                      addr_to_string(items[i].value, buf), g->name, items[i - 1].line);
+        /* The lines no longer match the addresses once these are reordered: nothing after this
+         * reports per address. */
+        free(x->address_lines);
+        x->address_lines = NULL;
+        if (g->n_addresses > 0)
+                drop_covered_addresses(p, g, items);
 }
 
 static const char *family_name(unsigned family) {
         return family == FAMILY_IPV4 ? "ipv4" : family == FAMILY_IPV6 ? "ipv6" : "both";
 }
 
-static void check_group(struct parser *p, struct group *g, const struct group_extra *x) {
+static void check_group(struct parser *p, struct group *g, struct group_extra *x) {
         const struct config *c = p->config;
         unsigned table_families = c->table_family == NFPROTO_IPV4 ? FAMILY_IPV4 :
                                   c->table_family == NFPROTO_IPV6 ? FAMILY_IPV6 : FAMILY_BOTH;
@@ -1633,6 +1679,23 @@ bool group_matches_name(const struct group *g, const char *name) {
         return false;
 }
 
+bool group_static_covers(const struct group *g, const struct ip_addr *a) {
+        size_t lo = 0, hi = g->n_addresses;
+
+        /* The last entry <= a: the entries are disjoint (drop_covered_addresses()), so a prefix
+         * that covers a starts at or before it, and any entry between that prefix and a would
+         * lie inside it. Only this one can cover a. */
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+
+                if (addr_compare(&g->addresses[mid], a) <= 0)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return lo > 0 && addr_in_prefix(a, &g->addresses[lo - 1]);
+}
+
 const char *proto_to_string(uint8_t proto) {
         return proto == IPPROTO_TCP ? "tcp" : proto == IPPROTO_UDP ? "udp" : "?";
 }
@@ -1652,8 +1715,10 @@ void config_print_summary(const struct config *c, FILE *f) {
                 if (g->product || g->description)
                         fprintf(f, "%s%s%s: ", g->product ? g->product : "", g->product && g->description ? " / " : "",
                                 g->description ? g->description : "");
-                fprintf(f, "%zu %s, %zu static, allow", g->n_hosts, plural(g->n_hosts, "host", "hosts"),
-                        g->n_addresses);
+                fprintf(f, "%zu %s, %zu static", g->n_hosts, plural(g->n_hosts, "host", "hosts"), g->n_addresses);
+                if (g->n_addresses_covered > 0)
+                        fprintf(f, " (%zu more inside its prefixes)", g->n_addresses_covered);
+                fprintf(f, ", allow");
                 if (g->n_allow == 0)
                         fprintf(f, " nothing");
                 for (size_t j = 0; j < g->n_allow; j++) {

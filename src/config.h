@@ -31,8 +31,11 @@ struct group {
         char *description; /* may be NULL */
         char **hosts;      /* lower-case, no trailing dot */
         size_t n_hosts;
-        struct ip_addr *addresses; /* static entries, never expiring */
+        /* Static entries, never expiring: sorted (addr_compare) and disjoint, since an entry
+         * that a broader one covers is dropped at load (counted in n_addresses_covered). */
+        struct ip_addr *addresses;
         size_t n_addresses;
+        size_t n_addresses_covered;
         struct port_range *allow;
         size_t n_allow;
         char **domains;    /* wildcard domains of the vendor documents: enforced by DNS snooping
@@ -94,6 +97,10 @@ int config_check_runnable(const struct config *c);
 
 /* Finds a group by name, or NULL. */
 const struct group *config_find_group(const struct config *c, const char *name);
+
+/* True when a (an address or prefix) equals or lies inside one of g's static entries;
+ * O(log n). */
+bool group_static_covers(const struct group *g, const struct ip_addr *a);
 
 /* True when both groups would produce the same kernel objects and ledger semantics. */
 bool group_equal(const struct group *a, const struct group *b);

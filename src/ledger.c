@@ -6,17 +6,27 @@
 /* One sorted array (addr_compare order) so that lookups are binary searches, an answer of k
  * addresses is merged in O(k log k + k log(N/k)) comparisons plus at most one memmove pass, and
  * ledger_entries() hands out the array itself. Host names are interned: entries carry a small
- * index instead of a string, and a ledger only ever sees the handful of hosts configured for
- * its group (plus those a state file restores), so a linear search over them is the cheapest
- * structure. Names no entry refers to any more are kept; they are bounded the same way. */
+ * index instead of a string. A group may have thousands of hosts, so names are found by a
+ * binary search over an index sorted by name, and each host keeps the list of its addresses
+ * (unordered), so its count and earliest expiry cost a walk over its own addresses: an answer
+ * never walks all hosts or all addresses. Names no entry refers to any more are forgotten once
+ * bounded by the hosts configured (plus those a state file restores). */
+struct ledger_host {
+        char *name;
+        struct ip_addr *addrs; /* of the entries whose host this is, in no order */
+        uint32_t count, allocated; /* a ledger holds far fewer than 2^32 entries */
+};
+
 struct ledger {
         struct ledger_entry *entries;
         size_t n_entries;
         size_t n_allocated;
 
-        char **hosts;
+        struct ledger_host *hosts;
         size_t n_hosts;
         size_t n_hosts_allocated;
+        uint32_t *by_name; /* n_hosts indices into hosts, sorted by name */
+        size_t n_by_name_allocated;
 };
 
 int ledger_new(struct ledger **ret) {
@@ -34,9 +44,12 @@ int ledger_new(struct ledger **ret) {
 struct ledger *ledger_free(struct ledger *l) {
         if (!l)
                 return NULL;
-        for (size_t i = 0; i < l->n_hosts; i++)
-                free(l->hosts[i]);
+        for (size_t i = 0; i < l->n_hosts; i++) {
+                free(l->hosts[i].name);
+                free(l->hosts[i].addrs);
+        }
         free(l->hosts);
+        free(l->by_name);
         free(l->entries);
         free(l);
         return NULL;
@@ -46,61 +59,126 @@ static usec_t usec_add(usec_t a, usec_t b) {
         return a > USEC_INFINITY - b ? USEC_INFINITY : a + b;
 }
 
+static int host_name_compare(size_t i, const void *key, const void *userdata) {
+        const struct ledger *l = userdata;
+
+        return strcmp(l->hosts[l->by_name[i]].name, key);
+}
+
+/* Position of host in by_name, or where it would be inserted; *ret_found says which. */
+static size_t host_search(const struct ledger *l, const char *host, bool *ret_found) {
+        return binary_search(0, l->n_hosts, host, host_name_compare, l, ret_found);
+}
+
 static bool host_lookup(const struct ledger *l, const char *host, uint32_t *ret) {
-        for (size_t i = 0; i < l->n_hosts; i++)
-                if (streq(l->hosts[i], host)) {
-                        *ret = (uint32_t) i;
-                        return true;
-                }
-        return false;
+        bool found;
+        size_t at = host_search(l, host, &found);
+
+        if (found)
+                *ret = l->by_name[at];
+        return found;
 }
 
 /* Finds or adds host. *ret_added tells the caller it may have to take the name back with
  * host_forget_last() when a later step fails, so a failing call leaves no trace. */
 static int host_intern(struct ledger *l, const char *host, uint32_t *ret, bool *ret_added) {
         char *copy;
+        bool found;
+        size_t at;
         int r;
 
-        if (host_lookup(l, host, ret)) {
+        at = host_search(l, host, &found);
+        if (found) {
+                *ret = l->by_name[at];
                 *ret_added = false;
                 return 0;
         }
         if (l->n_hosts >= UINT32_MAX) /* entries keep a uint32_t index */
                 return -ENOMEM;
-        r = grow_array((void **) &l->hosts, &l->n_hosts_allocated, l->n_hosts + 1, sizeof(char *));
+        r = grow_array((void **) &l->hosts, &l->n_hosts_allocated, l->n_hosts + 1, sizeof(*l->hosts));
+        if (r >= 0)
+                r = grow_array((void **) &l->by_name, &l->n_by_name_allocated, l->n_hosts + 1, sizeof(*l->by_name));
         if (r < 0)
                 return r;
         copy = strdup(host);
         if (!copy)
                 return -ENOMEM;
-        l->hosts[l->n_hosts] = copy;
+        /* Once per host: the memmove is bounded by the number of hosts. */
+        memmove(&l->by_name[at + 1], &l->by_name[at], (l->n_hosts - at) * sizeof(*l->by_name));
+        l->by_name[at] = (uint32_t) l->n_hosts;
+        l->hosts[l->n_hosts] = (struct ledger_host) { .name = copy };
         *ret = (uint32_t) l->n_hosts++;
         *ret_added = true;
         return 0;
 }
 
 static void host_forget_last(struct ledger *l) {
-        free(l->hosts[--l->n_hosts]);
+        bool found;
+        size_t at = host_search(l, l->hosts[l->n_hosts - 1].name, &found);
+
+        memmove(&l->by_name[at], &l->by_name[at + 1], (l->n_hosts - at - 1) * sizeof(*l->by_name));
+        l->n_hosts--;
+        free(l->hosts[l->n_hosts].name);
+        free(l->hosts[l->n_hosts].addrs);
+}
+
+/* Makes room for more addresses in host's list, so that the changes after it cannot fail.
+ * Most hosts have one or two addresses: the list grows by half, from exactly what is needed
+ * (grow_array() would start at 8, 160 bytes a host). */
+static int host_reserve(struct ledger *l, uint32_t host, size_t more) {
+        struct ledger_host *h = &l->hosts[host];
+        struct ip_addr *p;
+        size_t need = (size_t) h->count + more, n;
+
+        if (need <= h->allocated)
+                return 0;
+        if (need > UINT32_MAX)
+                return -ENOMEM;
+        n = MIN(MAX(need, (size_t) h->allocated + h->allocated / 2), (size_t) UINT32_MAX);
+        p = realloc(h->addrs, n * sizeof(*p));
+        if (!p)
+                return -ENOMEM;
+        h->addrs = p;
+        h->allocated = (uint32_t) n;
+        return 0;
+}
+
+/* Appends to host's list; host_reserve() made room. */
+static void host_add_address(struct ledger *l, uint32_t host, const struct ip_addr *a) {
+        struct ledger_host *h = &l->hosts[host];
+
+        h->addrs[h->count++] = *a;
+}
+
+static void host_remove_address(struct ledger *l, uint32_t host, const struct ip_addr *a) {
+        struct ledger_host *h = &l->hosts[host];
+
+        for (size_t i = 0; i < h->count; i++)
+                if (addr_compare(&h->addrs[i], a) == 0) {
+                        h->addrs[i] = h->addrs[--h->count];
+                        return;
+                }
+}
+
+/* Moves an entry to another host (which has room for it). */
+static void entry_set_host(struct ledger *l, struct ledger_entry *e, uint32_t host) {
+        if (e->host == host)
+                return;
+        host_remove_address(l, e->host, &e->addr);
+        host_add_address(l, host, &e->addr);
+        e->host = host;
+}
+
+static int entry_addr_compare(size_t i, const void *key, const void *userdata) {
+        const struct ledger_entry *entries = userdata;
+
+        return addr_compare(&entries[i].addr, key);
 }
 
 /* Index of addr in entries[lo, hi), or of where it would be inserted; *ret_found says which. */
 static size_t entry_search(const struct ledger_entry *entries, size_t lo, size_t hi,
                            const struct ip_addr *addr, bool *ret_found) {
-        while (lo < hi) {
-                size_t mid = lo + (hi - lo) / 2;
-                int c = addr_compare(&entries[mid].addr, addr);
-
-                if (c == 0) {
-                        *ret_found = true;
-                        return mid;
-                }
-                if (c < 0)
-                        lo = mid + 1;
-                else
-                        hi = mid;
-        }
-        *ret_found = false;
-        return lo;
+        return binary_search(lo, hi, addr, entry_addr_compare, entries, ret_found);
 }
 
 /* Like entry_search(), for keys that come in ascending order: starts at from (everything before
@@ -144,7 +222,7 @@ int ledger_record(struct ledger *l, const char *host, const struct ip_addr *addr
         _cleanup_free_ size_t *position = NULL; /* per unique address: its index, or where it goes */
         _cleanup_free_ bool *found = NULL;
         usec_t expiry = usec_add(now, validity);
-        size_t n_unique, n_new = 0, at = 0, end, j;
+        size_t n_unique, n_new = 0, n_moved = 0, at = 0, end, j;
         uint32_t host_index;
         bool host_added;
         int r;
@@ -176,7 +254,12 @@ int ledger_record(struct ledger *l, const char *host, const struct ip_addr *addr
                 position[i] = at;
                 if (!found[i])
                         n_new++;
+                else if (l->entries[at].host != host_index)
+                        n_moved++;
         }
+        r = host_reserve(l, host_index, n_new + n_moved);
+        if (r < 0)
+                goto fail;
         if (n_new > 0) {
                 added = malloc(n_new * sizeof(struct ledger_entry));
                 if (!added) {
@@ -198,7 +281,7 @@ int ledger_record(struct ledger *l, const char *host, const struct ip_addr *addr
                         struct ledger_entry *e = &l->entries[position[i]];
                         e->expiry = MAX(e->expiry, expiry);
                         e->last_seen = now;
-                        e->host = host_index;
+                        entry_set_host(l, e, host_index);
                         continue;
                 }
                 added[j] = (struct ledger_entry) {
@@ -221,6 +304,8 @@ int ledger_record(struct ledger *l, const char *host, const struct ip_addr *addr
                 end = p;
         }
         l->n_entries += n_new;
+        for (j = 0; j < n_new; j++)
+                host_add_address(l, host_index, &added[j].addr);
 
         /* Called with the ledger complete and consistent; e points into added[], a copy. */
         if (on_added)
@@ -258,13 +343,19 @@ int ledger_restore(struct ledger *l, const char *host, const struct ip_addr *add
         } else
                 at = entry_search(l->entries, 0, l->n_entries, addr, &found);
 
+        r = host_reserve(l, host_index, 1);
+        if (r < 0) {
+                if (host_added)
+                        host_forget_last(l);
+                return r;
+        }
         if (found) {
                 e = &l->entries[at];
                 if (expiry > e->expiry) {
                         /* The record that carries the later expiry is the one to keep whole. */
                         e->expiry = expiry;
                         e->last_seen = last_seen;
-                        e->host = host_index;
+                        entry_set_host(l, e, host_index);
                 }
                 return 0;
         }
@@ -283,6 +374,7 @@ int ledger_restore(struct ledger *l, const char *host, const struct ip_addr *add
                 .host = host_index,
         };
         l->n_entries++;
+        host_add_address(l, host_index, addr);
         return 0;
 }
 
@@ -290,20 +382,19 @@ int ledger_restore(struct ledger *l, const char *host, const struct ip_addr *add
  * majority: names learned from DNS replies come and go by the thousand, configured ones stay. */
 static void hosts_compact(struct ledger *l) {
         _cleanup_free_ uint32_t *map = NULL;
+        size_t before = l->n_hosts, w = 0;
         uint32_t kept = 0;
 
         if (l->n_hosts <= 64 || l->n_hosts <= 2 * l->n_entries)
                 return;
-        map = malloc(l->n_hosts * sizeof(*map));
+        map = malloc(before * sizeof(*map));
         if (!map)
                 return; /* only memory not given back yet: try again next time */
-        for (size_t i = 0; i < l->n_hosts; i++)
-                map[i] = UINT32_MAX;
-        for (size_t i = 0; i < l->n_entries; i++)
-                map[l->entries[i].host] = 0;
-        for (size_t i = 0; i < l->n_hosts; i++) {
-                if (map[i] == UINT32_MAX) {
-                        free(l->hosts[i]);
+        for (size_t i = 0; i < before; i++) {
+                if (l->hosts[i].count == 0) {
+                        free(l->hosts[i].name);
+                        free(l->hosts[i].addrs);
+                        map[i] = UINT32_MAX;
                         continue;
                 }
                 map[i] = kept;
@@ -312,6 +403,10 @@ static void hosts_compact(struct ledger *l) {
         l->n_hosts = kept;
         for (size_t i = 0; i < l->n_entries; i++)
                 l->entries[i].host = map[l->entries[i].host];
+        /* The name index keeps its order: only the forgotten names leave it. */
+        for (size_t i = 0; i < before; i++)
+                if (map[l->by_name[i]] != UINT32_MAX)
+                        l->by_name[w++] = map[l->by_name[i]];
 }
 
 bool ledger_remove(struct ledger *l, const struct ip_addr *addr) {
@@ -323,6 +418,7 @@ bool ledger_remove(struct ledger *l, const struct ip_addr *addr) {
         i = entry_search(l->entries, 0, l->n_entries, addr, &found);
         if (!found)
                 return false;
+        host_remove_address(l, l->entries[i].host, addr);
         memmove(&l->entries[i], &l->entries[i + 1], (l->n_entries - i - 1) * sizeof(*l->entries));
         l->n_entries--;
         hosts_compact(l);
@@ -353,13 +449,17 @@ size_t ledger_expire(struct ledger *l, usec_t now, ledger_entry_cb on_expired, v
                         w++;
                 }
         l->n_entries = w;
+        /* The hosts' lists again, in one pass: each only shrinks, so there is room. */
+        for (size_t i = 0; i < l->n_hosts; i++)
+                l->hosts[i].count = 0;
+        for (size_t i = 0; i < l->n_entries; i++)
+                host_add_address(l, l->entries[i].host, &l->entries[i].addr);
         hosts_compact(l);
         return removed;
 }
 
-/* The scans below are O(N). They run once per answer or per timer (expiry timer, log lines),
- * where N is at most a few thousand in practice and 100,000 entries take about 0.1 ms; an index
- * by expiry or by host would cost more in memory and complexity than it saves. */
+/* O(N): for the expiry timer, start and reload, never per answer (the manager keeps its timer
+ * early enough without it). */
 
 usec_t ledger_next_expiry(const struct ledger *l) {
         usec_t next = USEC_INFINITY;
@@ -377,22 +477,23 @@ usec_t ledger_host_next_expiry(const struct ledger *l, const char *host) {
 
         if (!l || !host || !host_lookup(l, host, &h))
                 return next;
-        for (size_t i = 0; i < l->n_entries; i++)
-                if (l->entries[i].host == h)
-                        next = MIN(next, l->entries[i].expiry);
+        /* O(k log N) for the host's k addresses. */
+        for (size_t i = 0; i < l->hosts[h].count; i++) {
+                bool found;
+                size_t at = entry_search(l->entries, 0, l->n_entries, &l->hosts[h].addrs[i], &found);
+
+                if (found)
+                        next = MIN(next, l->entries[at].expiry);
+        }
         return next;
 }
 
 size_t ledger_host_count(const struct ledger *l, const char *host) {
-        size_t count = 0;
         uint32_t h;
 
         if (!l || !host || !host_lookup(l, host, &h))
                 return 0;
-        for (size_t i = 0; i < l->n_entries; i++)
-                if (l->entries[i].host == h)
-                        count++;
-        return count;
+        return l->hosts[h].count;
 }
 
 const struct ledger_entry *ledger_entries(const struct ledger *l, size_t *ret_n) {
@@ -410,5 +511,5 @@ const char *ledger_host_name(const struct ledger *l, uint32_t host) {
         /* NULL only for an index that did not come from this ledger's entries. */
         if (!l || host >= l->n_hosts)
                 return NULL;
-        return l->hosts[host];
+        return l->hosts[host].name;
 }

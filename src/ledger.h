@@ -52,13 +52,14 @@ size_t ledger_expire(struct ledger *l, usec_t now, ledger_entry_cb on_expired, v
  * indices of entries change then). Returns whether it was there. */
 bool ledger_remove(struct ledger *l, const struct ip_addr *addr);
 
-/* Earliest expiry in the ledger, USEC_INFINITY when empty. */
+/* Earliest expiry in the ledger, USEC_INFINITY when empty. O(N): not for every answer. */
 usec_t ledger_next_expiry(const struct ledger *l);
 
-/* Earliest expiry among the addresses last seen for host, USEC_INFINITY when none. */
+/* Earliest expiry among the addresses last seen for host, USEC_INFINITY when none. O(k log N)
+ * for the host's k addresses. */
 usec_t ledger_host_next_expiry(const struct ledger *l, const char *host);
 
-/* Number of addresses last seen for host (for "now 14 addresses"). */
+/* Number of addresses last seen for host (for "now 14 addresses"). O(log hosts). */
 size_t ledger_host_count(const struct ledger *l, const char *host);
 
 /* All entries, sorted by address (addr_compare), valid until the next modifying call. */

@@ -18,6 +18,7 @@
 #include "nft.h"
 #include "nft-queue.h"
 #include "paths.h"
+#include "prioq.h"
 #include "reload.h"
 #include "resolver.h"
 #include "schedule.h"
@@ -39,6 +40,10 @@
 #define ADDED_LOG_MAX 8
 /* Rejected answers remembered per host, so each is logged once. */
 #define REJECTED_MEMORY 64
+/* Hosts whose refresh is due are handed to the resolver while fewer than this many are in
+ * flight or queued there; the rest wait in the refresh queue, where they cost nothing more.
+ * Four times the resolver's in-flight bound keeps it busy between two answers. */
+#define DISPATCH_MAX 256
 
 struct manager;
 struct group_state;
@@ -50,22 +55,27 @@ struct rejected_memory {
         size_t n;
 };
 
+/* Kept small: there may be tens of thousands. */
 struct host {
         struct group_state *group;
-        char *name;
-        sd_event_source *timer;
-        bool in_flight;
-        bool first_round;      /* counted in manager->round_left until its first answer */
+        const char *name;      /* the configuration's string: it outlives the host */
+        size_t queue_idx;      /* in manager->refresh_queue, PRIOQ_IDX_NULL while not waiting */
         usec_t next_refresh;   /* CLOCK_BOOTTIME */
-        unsigned failures;     /* consecutive */
         usec_t last_success;   /* CLOCK_REALTIME, 0 = never */
         usec_t last_failure;   /* CLOCK_REALTIME */
         usec_t failing_since;  /* CLOCK_REALTIME, 0 while healthy */
-        char last_error[64];
+        unsigned failures;     /* consecutive */
+        bool in_flight;
+        bool first_round;      /* counted in manager->round_left until its first answer */
         bool warned_expiry;
         bool warned_cut;
         bool empty_logged;     /* NXDOMAIN / empty answer said once, until addresses come back */
-        struct rejected_memory rejected;
+        uint8_t n_rejected;
+        /* The last failure's reason while failing, else NULL (host_set_error()); allocated, as
+         * most hosts never have one. */
+        char *error_text;
+        /* Allocated at the first refused address: almost no host ever has one. */
+        struct ip_addr *rejected;
 };
 
 struct group_state {
@@ -92,6 +102,10 @@ struct manager {
         struct snoop *snoop;     /* snoop=yes: the DNS reply queue */
         struct tc_lookup *tc_lookups[16]; /* lookups of truncated snooped replies in flight */
         struct metrics *metrics;
+        /* Every waiting host, earliest next_refresh first, behind one timer (chrony's scheduler
+         * does the same): one event source and 16 bytes per host instead of a timer each. */
+        struct prioq *refresh_queue;
+        sd_event_source *refresh_timer;
         sd_event_source *apply_timer;
         sd_event_source *expire_timer;
         sd_event_source *save_timer;
@@ -137,10 +151,18 @@ static usec_t realtime_to_boottime(usec_t t) {
 }
 
 static void host_done(struct host *h) {
-        sd_event_source_disable_unref(h->timer);
-        h->timer = NULL;
-        free(h->name);
-        h->name = NULL;
+        prioq_remove(h->group->manager->refresh_queue, &h->queue_idx);
+        free(h->rejected);
+        h->rejected = NULL;
+        free(h->error_text);
+        h->error_text = NULL;
+}
+
+/* Sets (or with NULL or "" clears) the reason of the host's failure. Out of memory the reason
+ * is lost, nothing else: it is only shown. At most as long as the state file keeps it. */
+static void host_set_error(struct host *h, const char *text) {
+        free(h->error_text);
+        h->error_text = isempty(text) ? NULL : strndup(text, sizeof(((struct state_host *) NULL)->last_error) - 1);
 }
 
 static void group_state_done(struct group_state *g) {
@@ -168,6 +190,8 @@ static void manager_free(struct manager *m) {
         resolver_free(m->resolver);
         tc_lookups_free(m);
         groups_free(m->groups, m->n_groups);
+        prioq_free(m->refresh_queue);
+        sd_event_source_disable_unref(m->refresh_timer);
         nft_free(m->nft);
         metrics_free(m->metrics);
         sd_event_source_disable_unref(m->apply_timer);
@@ -203,14 +227,12 @@ static int groups_new(struct manager *m, const struct config *c, struct group_st
                         goto fail;
                 }
                 g->n_hosts = g->config->n_hosts;
-                for (size_t j = 0; j < g->n_hosts; j++) {
-                        g->hosts[j].group = g;
-                        g->hosts[j].name = strdup(g->config->hosts[j]);
-                        if (!g->hosts[j].name) {
-                                r = -ENOMEM;
-                                goto fail;
-                        }
-                }
+                for (size_t j = 0; j < g->n_hosts; j++)
+                        g->hosts[j] = (struct host) {
+                                .group = g,
+                                .name = g->config->hosts[j],
+                                .queue_idx = PRIOQ_IDX_NULL,
+                        };
         }
         *ret = groups;
         *ret_n = c->n_groups;
@@ -218,6 +240,15 @@ static int groups_new(struct manager *m, const struct config *c, struct group_st
 fail:
         groups_free(groups, c->n_groups);
         return r;
+}
+
+/* Makes room in the refresh queue for every host of groups, so that scheduling never fails. */
+static int manager_reserve_hosts(struct manager *m, const struct group_state *groups, size_t n) {
+        size_t hosts = 0;
+
+        for (size_t i = 0; i < n; i++)
+                hosts += groups[i].n_hosts;
+        return prioq_reserve(m->refresh_queue, hosts);
 }
 
 static struct group_state *manager_find_group(struct manager *m, const char *name) {
@@ -255,64 +286,60 @@ static bool address_allowed(const struct config *c, const struct ip_addr *a) {
 
 struct element_list {
         struct nft_element *items;
-        size_t n, allocated;
+        size_t n;
 };
 
-static int element_list_add(struct element_list *l, const struct ip_addr *a, usec_t expiry) {
-        if (grow_array((void **) &l->items, &l->allocated, l->n + 1, sizeof(*l->items)) < 0)
-                return -ENOMEM;
-        l->items[l->n++] = (struct nft_element) { .addr = *a, .expiry = expiry };
-        return 0;
+/* The index of the first entry whose address family is at least family, in an array of n
+ * entries of size bytes sorted by addr_compare (family first), the address offset bytes into
+ * each. The entries of one family are from_family(family) to from_family(family + 1). */
+static size_t from_family(const void *base, size_t n, size_t size, size_t offset, int family) {
+        size_t lo = 0, hi = n;
+
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                const struct ip_addr *a = (const void *) ((const uint8_t *) base + mid * size + offset);
+
+                if (a->family < family)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return lo;
 }
 
-static int element_compare(const void *a, const void *b) {
-        return addr_compare(&((const struct nft_element *) a)->addr, &((const struct nft_element *) b)->addr);
-}
-
-static bool covered_by_static(const struct group *g, const struct ip_addr *a) {
-        for (size_t i = 0; i < g->n_addresses; i++)
-                if (addr_compare(&g->addresses[i], a) != 0 && addr_in_prefix(a, &g->addresses[i]))
-                        return true;
-        return false;
-}
-
-/* The elements of one set: static entries (no timeout) and every unexpired ledger address, sorted,
- * without duplicates and without anything a static prefix already covers (an interval set refuses
- * overlaps). */
+/* The elements of one set: static entries (no timeout) and every unexpired ledger address,
+ * sorted, without duplicates and without anything a static entry already covers (an interval
+ * set refuses overlaps). Both inputs are sorted already, the static entries also disjoint (see
+ * struct group): one merge, with a binary search per ledger address, O(s + l log s). */
 static int group_elements(const struct group_state *g, int family, struct element_list *ret) {
+        const struct group *gc = g->config;
         struct element_list l = { 0 };
         const struct ledger_entry *e;
-        size_t n;
+        size_t n, sb, se, lb, le, i, j;
 
-        for (size_t i = 0; i < g->config->n_addresses; i++) {
-                const struct ip_addr *a = &g->config->addresses[i];
-                if (a->family == family && !covered_by_static(g->config, a) &&
-                    element_list_add(&l, a, USEC_INFINITY) < 0)
-                        goto oom;
-        }
         e = ledger_entries(g->ledger, &n);
-        for (size_t i = 0; i < n; i++)
-                if (e[i].addr.family == family && !covered_by_static(g->config, &e[i].addr) &&
-                    element_list_add(&l, &e[i].addr, e[i].expiry) < 0)
-                        goto oom;
+        sb = from_family(gc->addresses, gc->n_addresses, sizeof(*gc->addresses), 0, family);
+        se = from_family(gc->addresses, gc->n_addresses, sizeof(*gc->addresses), 0, family + 1);
+        lb = from_family(e, n, sizeof(*e), offsetof(struct ledger_entry, addr), family);
+        le = from_family(e, n, sizeof(*e), offsetof(struct ledger_entry, addr), family + 1);
 
-        if (l.n > 1) /* qsort(NULL, 0, ...) is undefined */
-                qsort(l.items, l.n, sizeof(*l.items), element_compare);
-        /* A static address also in DNS: keep one, the static (never expiring) one. */
-        n = 0;
-        for (size_t i = 0; i < l.n; i++) {
-                if (n > 0 && addr_compare(&l.items[n - 1].addr, &l.items[i].addr) == 0) {
-                        l.items[n - 1].expiry = MAX(l.items[n - 1].expiry, l.items[i].expiry);
+        l.items = malloc(MAX((se - sb) + (le - lb), (size_t) 1) * sizeof(*l.items));
+        if (!l.items)
+                return -ENOMEM;
+        for (i = sb, j = lb; i < se || j < le;) {
+                if (j < le && group_static_covers(gc, &e[j].addr)) {
+                        j++;
                         continue;
                 }
-                l.items[n++] = l.items[i];
+                if (j >= le || (i < se && addr_compare(&gc->addresses[i], &e[j].addr) < 0)) {
+                        l.items[l.n++] = (struct nft_element) { .addr = gc->addresses[i++], .expiry = USEC_INFINITY };
+                        continue;
+                }
+                l.items[l.n++] = (struct nft_element) { .addr = e[j].addr, .expiry = e[j].expiry };
+                j++;
         }
-        l.n = n;
         *ret = l;
         return 0;
-oom:
-        free(l.items);
-        return -ENOMEM;
 }
 
 struct desired {
@@ -345,7 +372,8 @@ static char *group_comment(const struct group *g) {
         fprintf(f, "%s%s%s", g->product ?: "", g->product && g->description ? ": " : "", g->description ?: "");
         if (!g->product && !g->description)
                 fprintf(f, "%s", g->name);
-        for (size_t i = 0; i < g->n_hosts; i++)
+        /* What goes beyond 127 bytes is cut below: no need to hold all of a thousand names. */
+        for (size_t i = 0; i < g->n_hosts && ftell(f) <= 128; i++)
                 fprintf(f, "%s%s", i == 0 ? " (" : " ", g->hosts[i]);
         if (g->n_hosts > 0)
                 fputc(')', f);
@@ -449,7 +477,7 @@ static int manager_state_build(struct manager *m, struct state *s) {
                         };
                         snprintf(sh.group, sizeof(sh.group), "%s", g->config->name);
                         snprintf(sh.host, sizeof(sh.host), "%s", h->name);
-                        snprintf(sh.last_error, sizeof(sh.last_error), "%s", h->last_error);
+                        snprintf(sh.last_error, sizeof(sh.last_error), "%s", h->error_text ?: "");
                         if (state_add_host(s, &sh) < 0)
                                 return -ENOMEM;
                 }
@@ -588,7 +616,7 @@ static void manager_restore_state(struct manager *m) {
                 h->last_failure = sh->last_failure;
                 h->failing_since = sh->failing_since;
                 h->failures = sh->failures;
-                snprintf(h->last_error, sizeof(h->last_error), "%s", sh->last_error);
+                host_set_error(h, sh->last_error);
         }
         log_event(LOG_INFO, MESSAGE_STATE_RESTORED, NULL, NULL, NULL,
                   "Restored %zu address%s from %s (%zu expired, no longer configured or no longer allowed).",
@@ -882,6 +910,25 @@ static void on_entry_expired(const struct ledger *l, const struct ledger_entry *
                   ledger_host_name(l, e->host), a, g->config->name);
 }
 
+/* Makes sure the expiry timer fires no later than when: an answer only ever sets expiries to
+ * when or later, so this keeps the timer at or before the earliest one without looking at every
+ * address. If it fires early (the addresses were seen again meanwhile), on_expire_timer() looks
+ * once and arms it for the true earliest: every address is confirmed at least every validity/2,
+ * so that happens at most about once per validity/2, not once per answer. */
+static void manager_arm_expire_by(struct manager *m, usec_t when) {
+        usec_t armed;
+
+        if (m->mode != MANAGER_DAEMON)
+                return;
+        if (sd_event_source_get_enabled(m->expire_timer, NULL) > 0 &&
+            sd_event_source_get_time(m->expire_timer, &armed) >= 0 && armed <= when)
+                return;
+        (void) sd_event_source_set_time(m->expire_timer, when);
+        (void) sd_event_source_set_enabled(m->expire_timer, SD_EVENT_ONESHOT);
+}
+
+/* Arms the expiry timer for the earliest expiry of all: a pass over every address, for the
+ * expiry timer itself, start and reload. */
 static void manager_arm_expire(struct manager *m) {
         usec_t next = USEC_INFINITY;
 
@@ -917,39 +964,94 @@ static int on_expire_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 
 static void host_query(struct host *h);
 
-static int on_host_timer(sd_event_source *s, uint64_t usec, void *userdata) {
-        host_query(userdata);
+static int host_compare_refresh(const void *a, const void *b) {
+        const struct host *x = a, *y = b;
+
+        if (x->next_refresh != y->next_refresh)
+                return x->next_refresh < y->next_refresh ? -1 : 1;
+        /* Ties in configuration order, so the first round asks in the order of the file. */
+        return x < y ? -1 : x > y;
+}
+
+/* Arms the refresh timer for the first waiting host, or switches it off when none waits or the
+ * first one is due already (then answers in flight call manager_dispatch() again). */
+static void manager_arm_refresh(struct manager *m) {
+        const struct host *first = prioq_peek(m->refresh_queue);
+        usec_t now, accuracy;
+
+        if (m->mode != MANAGER_DAEMON || !m->refresh_timer)
+                return;
+        now = boottime_now(m);
+        if (!first || first->next_refresh <= now) {
+                (void) sd_event_source_set_enabled(m->refresh_timer, SD_EVENT_OFF);
+                return;
+        }
+        /* Up to a tenth of the delay late, so wake-ups can be batched; 0 would mean sd-event's
+         * default of 250 ms, not "exact". */
+        accuracy = CLAMP((first->next_refresh - now) / 10, USEC_PER_MSEC, REFRESH_ACCURACY_MAX_USEC);
+        (void) sd_event_source_set_time(m->refresh_timer, first->next_refresh);
+        (void) sd_event_source_set_time_accuracy(m->refresh_timer, accuracy);
+        (void) sd_event_source_set_enabled(m->refresh_timer, SD_EVENT_ONESHOT);
+}
+
+/* Asks DNS for every host whose refresh is due, as long as the resolver has fewer than
+ * DISPATCH_MAX queries of ours; then arms the timer for the next one. */
+static void manager_dispatch(struct manager *m) {
+        usec_t now = boottime_now(m);
+        struct host *h;
+
+        while ((h = prioq_peek(m->refresh_queue)) && h->next_refresh <= now &&
+               resolver_pending(m->resolver) < DISPATCH_MAX) {
+                prioq_remove(m->refresh_queue, &h->queue_idx);
+                host_query(h);
+        }
+        manager_arm_refresh(m);
+}
+
+static int on_refresh_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        manager_dispatch(userdata);
         return 0;
 }
 
+/* Puts h in the refresh queue for when (0: now) and re-arms the timer if h comes first. The
+ * queue has room for every host (manager_reserve_hosts()), so this cannot fail. */
 static void host_schedule(struct host *h, usec_t when) {
         struct manager *m = h->group->manager;
-        usec_t now, accuracy;
-        int r;
+        bool was_first = prioq_peek(m->refresh_queue) == h;
 
         h->next_refresh = when;
-        if (m->mode != MANAGER_DAEMON)
-                return;
-        /* 0 would mean sd-event's default of 250 ms, not "exact". */
-        now = boottime_now(m);
-        accuracy = CLAMP((when > now ? when - now : 0) / 10, USEC_PER_MSEC, REFRESH_ACCURACY_MAX_USEC);
-        if (!h->timer) {
-                r = sd_event_add_time(m->event, &h->timer, CLOCK_BOOTTIME, when, accuracy,
-                                      on_host_timer, h);
-                if (r < 0) {
-                        log_error_errno(r, "Failed to schedule the refresh of %s: %m", h->name);
-                        return;
-                }
-                return;
-        }
-        (void) sd_event_source_set_time(h->timer, when);
-        (void) sd_event_source_set_time_accuracy(h->timer, accuracy);
-        (void) sd_event_source_set_enabled(h->timer, SD_EVENT_ONESHOT);
+        if (h->queue_idx != PRIOQ_IDX_NULL)
+                prioq_reshuffle(m->refresh_queue, &h->queue_idx);
+        else
+                (void) prioq_put(m->refresh_queue, h, &h->queue_idx);
+        if (was_first || prioq_peek(m->refresh_queue) == h)
+                manager_arm_refresh(m);
 }
 
-/* True when this rejection was logged before; remembers up to REJECTED_MEMORY, then says once
- * (naming who) that it stops naming them. */
-static bool already_rejected(struct rejected_memory *r, const struct ip_addr *a, const char *who) {
+/* True when this rejection was logged before; remembers up to REJECTED_MEMORY per host, then
+ * says once that it stops naming them, so a hostile zone cannot flood the journal. */
+static bool host_already_rejected(struct host *h, const struct ip_addr *a) {
+        for (size_t i = 0; i < h->n_rejected; i++)
+                if (addr_compare(&h->rejected[i], a) == 0)
+                        return true;
+        if (h->n_rejected == REJECTED_MEMORY)
+                return true;
+        if (!h->rejected) {
+                h->rejected = malloc(REJECTED_MEMORY * sizeof(*h->rejected));
+                if (!h->rejected)
+                        return false; /* logged every time, until memory is back */
+        }
+        h->rejected[h->n_rejected++] = *a;
+        if (h->n_rejected == REJECTED_MEMORY)
+                log_warning("%s: %d refused addresses logged; further ones from this host are dropped without a message.",
+                            h->name, REJECTED_MEMORY);
+        return false;
+}
+
+/* The same for the addresses refused from snooped replies, per group (its names are many). */
+static bool snooped_already_rejected(struct group_state *g, const struct ip_addr *a) {
+        struct rejected_memory *r = &g->snoop_rejected;
+
         for (size_t i = 0; i < r->n; i++)
                 if (addr_compare(&r->addrs[i], a) == 0)
                         return true;
@@ -957,8 +1059,8 @@ static bool already_rejected(struct rejected_memory *r, const struct ip_addr *a,
                 return true;
         r->addrs[r->n++] = *a;
         if (r->n == REJECTED_MEMORY)
-                log_warning("%s: %d refused addresses logged; further ones are dropped without a message.",
-                            who, REJECTED_MEMORY);
+                log_warning("%s: %d refused addresses from snooped DNS replies logged; further ones are dropped without a message.",
+                            g->config->name, REJECTED_MEMORY);
         return false;
 }
 
@@ -978,7 +1080,7 @@ static size_t host_filter_answer(struct host *h, const struct ip_addr *in, size_
                 if (!group_has_family(g, &in[i]))
                         continue;
                 if (!address_allowed(c, &in[i])) {
-                        if (!already_rejected(&h->rejected, &in[i], h->name))
+                        if (!host_already_rejected(h, &in[i]))
                                 log_event(LOG_WARNING, NULL, g->name, h->name, addr_to_string(&in[i], a),
                                           "%s: ignoring %s from DNS: %s addresses are never allowed%s.",
                                           h->name, a, addr_class_reason(&in[i], reason),
@@ -1088,7 +1190,7 @@ static void host_on_result(struct resolver *r, const struct resolver_result *res
                 h->failures = 0;
                 h->failing_since = 0;
                 h->last_success = now_r;
-                h->last_error[0] = 0;
+                host_set_error(h, NULL);
                 h->warned_expiry = false;
                 delay = schedule_after_success(n > 0 ? res->min_ttl : USEC_INFINITY, g->config->refresh,
                                                c->refresh_min, g->config->validity);
@@ -1114,7 +1216,7 @@ static void host_on_result(struct resolver *r, const struct resolver_result *res
                                   res->error_text ?: strerror(-res->error), h->failures + 1);
                 h->failures++;
                 h->last_failure = now_r;
-                snprintf(h->last_error, sizeof(h->last_error), "%s", res->error_text ?: strerror(-res->error));
+                host_set_error(h, res->error_text ?: strerror(-res->error));
                 (void) getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK);
                 expiry = ledger_host_next_expiry(g->ledger, h->name);
                 /* Backoff, but never past the last tenth of the validity: the warning below must get
@@ -1135,8 +1237,10 @@ static void host_on_result(struct resolver *r, const struct resolver_result *res
         manager_state_changed(m);
         host_schedule(h, now + delay);
 done:
-        if (added > 0 || n > 0)
-                manager_arm_expire(m);
+        if (n > 0)
+                manager_arm_expire_by(m, now + g->config->validity);
+        /* Before the check below: the last hosts of the first round may fail to start. */
+        manager_dispatch(m);
         if (m->ready)
                 manager_schedule_apply(m);
         else if (m->round_left == 0 && m->mode == MANAGER_DAEMON) {
@@ -1158,13 +1262,19 @@ static void host_query(struct host *h) {
         r = resolver_query(m->resolver, h->name, h->group->config->family, host_on_result, h);
         if (r < 0) {
                 log_error_errno(r, "%s: failed to start DNS query: %m", h->name);
+                /* Not waited for by the first round: it will never answer. */
+                if (h->first_round) {
+                        h->first_round = false;
+                        m->round_left--;
+                }
                 host_schedule(h, boottime_now(m) + m->config->retry_min);
                 return;
         }
         h->in_flight = true;
 }
 
-/* Starts one query per host: the first round. */
+/* Makes every host due now and counts it in the first round, then hands the first of them to
+ * the resolver; answers take the rest along (manager_dispatch()). */
 static void manager_query_all(struct manager *m) {
         m->queried = true;
         for (size_t i = 0; i < m->n_groups; i++)
@@ -1172,12 +1282,11 @@ static void manager_query_all(struct manager *m) {
                         struct host *h = &m->groups[i].hosts[j];
                         if (h->in_flight)
                                 continue;
-                        host_query(h);
-                        if (h->in_flight) {
-                                h->first_round = true;
-                                m->round_left++;
-                        }
+                        h->first_round = true;
+                        m->round_left++;
+                        host_schedule(h, 0);
                 }
+        manager_dispatch(m);
 }
 
 /* ---- snooping ---- */
@@ -1185,6 +1294,12 @@ static void manager_query_all(struct manager *m) {
 static int learned_expiry_compare(const void *a, const void *b) {
         const struct ledger_entry *x = a, *y = b;
         return x->expiry < y->expiry ? -1 : x->expiry > y->expiry;
+}
+
+/* A name learned from snooped replies: below a domain and not a configured host (checked in that
+ * order: the domains are few, the hosts may be many). */
+static bool group_learned_name(struct group_state *g, const char *name) {
+        return group_matches_name(g->config, name) && !group_find_host(g, name);
 }
 
 /* At most max_snooped learned addresses per group: those expiring first make room. Said once. */
@@ -1196,7 +1311,7 @@ static void group_limit_snooped(struct group_state *g) {
 
         e = ledger_entries(g->ledger, &n);
         for (size_t i = 0; i < n; i++)
-                k += !group_find_host(g, ledger_host_name(g->ledger, e[i].host));
+                k += group_learned_name(g, ledger_host_name(g->ledger, e[i].host));
         if (k <= c->max_snooped)
                 return;
         learned = calloc(k, sizeof(*learned));
@@ -1206,7 +1321,7 @@ static void group_limit_snooped(struct group_state *g) {
         }
         k = 0;
         for (size_t i = 0; i < n; i++)
-                if (!group_find_host(g, ledger_host_name(g->ledger, e[i].host)))
+                if (group_learned_name(g, ledger_host_name(g->ledger, e[i].host)))
                         learned[k++] = e[i];
         qsort(learned, k, sizeof(*learned), learned_expiry_compare);
         for (size_t i = 0; i < k - c->max_snooped; i++)
@@ -1240,7 +1355,7 @@ static bool snoop_learn(struct manager *m, const char *name, const struct ip_add
                         if (!group_has_family(g->config, x))
                                 continue;
                         if (!address_allowed(c, x)) {
-                                if (!already_rejected(&g->snoop_rejected, x, g->config->name))
+                                if (!snooped_already_rejected(g, x))
                                         log_event(LOG_WARNING, NULL, g->config->name, name, addr_to_string(x, a),
                                                   "%s: ignoring %s from a snooped DNS reply: %s addresses are never allowed%s.",
                                                   name, a, addr_class_reason(x, reason),
@@ -1412,12 +1527,42 @@ static bool snoop_config_equal(const struct config *a, const struct config *b) {
  * at the new validity from now; and each host's health and schedule, the schedule capped at the
  * new refresh (a shortened validity must not leave the next lookup after the expiry). Hosts that
  * were failing ask at once when the DNS servers changed. Returns 0 or -ENOMEM. */
+static int host_order_by_name(const void *a, const void *b) {
+        return strcmp((*(struct host *const *) a)->name, (*(struct host *const *) b)->name);
+}
+
+static int host_name_compare(size_t i, const void *key, const void *userdata) {
+        struct host *const *by_name = userdata;
+
+        return strcmp(by_name[i]->name, key);
+}
+
+/* The hosts of g sorted by name, for host_find() (a group may have thousands); NULL: -ENOMEM. */
+static struct host **group_hosts_by_name(const struct group_state *g) {
+        struct host **by_name = malloc(MAX(g->n_hosts, (size_t) 1) * sizeof(*by_name));
+
+        if (!by_name)
+                return NULL;
+        for (size_t i = 0; i < g->n_hosts; i++)
+                by_name[i] = &g->hosts[i];
+        qsort(by_name, g->n_hosts, sizeof(*by_name), host_order_by_name);
+        return by_name;
+}
+
+static struct host *host_find(struct host *const *by_name, size_t n, const char *name) {
+        bool found;
+        size_t at = binary_search(0, n, name, host_name_compare, by_name, &found);
+
+        return found ? by_name[at] : NULL;
+}
+
 static int groups_carry_over(const struct config *c, bool servers_changed, usec_t now,
                              const struct group_state *old, size_t n_old, struct group_state *new, size_t n_new) {
         for (size_t i = 0; i < n_new; i++) {
                 struct group_state *ng = &new[i];
                 const struct group_state *og = NULL;
                 const struct group *gc = ng->config;
+                _cleanup_free_ struct host **new_by_name = NULL, **old_by_name = NULL;
                 const struct ledger_entry *e;
                 usec_t refresh_cap;
                 size_t n;
@@ -1427,12 +1572,17 @@ static int groups_carry_over(const struct config *c, bool servers_changed, usec_
                                 og = &old[j];
                 if (!og)
                         continue;
+                new_by_name = group_hosts_by_name(ng);
+                old_by_name = group_hosts_by_name(og);
+                if (!new_by_name || !old_by_name)
+                        return -ENOMEM;
 
                 e = ledger_entries(og->ledger, &n);
                 for (size_t k = 0; k < n; k++) {
                         const char *host = ledger_host_name(og->ledger, e[k].host);
 
-                        if (group_knows_host(c, ng, host) && group_has_family(gc, &e[k].addr) &&
+                        if ((host_find(new_by_name, ng->n_hosts, host) || (c->snoop && group_matches_name(gc, host))) &&
+                            group_has_family(gc, &e[k].addr) &&
                             address_allowed(c, &e[k].addr) &&
                             ledger_restore(ng->ledger, host, &e[k].addr, MIN(e[k].expiry, now + gc->validity),
                                            e[k].last_seen) < 0)
@@ -1442,11 +1592,8 @@ static int groups_carry_over(const struct config *c, bool servers_changed, usec_
                 refresh_cap = now + (gc->refresh > 0 ? gc->refresh : gc->validity / 2);
                 for (size_t k = 0; k < ng->n_hosts; k++) {
                         struct host *nh = &ng->hosts[k];
-                        const struct host *oh = NULL;
+                        const struct host *oh = host_find(old_by_name, og->n_hosts, nh->name);
 
-                        for (size_t l = 0; l < og->n_hosts; l++)
-                                if (streq(og->hosts[l].name, nh->name))
-                                        oh = &og->hosts[l];
                         if (!oh)
                                 continue;
                         nh->failures = oh->failures;
@@ -1455,7 +1602,7 @@ static int groups_carry_over(const struct config *c, bool servers_changed, usec_
                         nh->failing_since = oh->failing_since;
                         nh->warned_expiry = oh->warned_expiry;
                         nh->empty_logged = oh->empty_logged;
-                        memcpy(nh->last_error, oh->last_error, sizeof(nh->last_error));
+                        host_set_error(nh, oh->error_text);
                         /* 0: ask now. An answer in flight is dropped with the old resolver. */
                         if (oh->in_flight || (servers_changed && oh->failures > 0) || oh->next_refresh == 0)
                                 nh->next_refresh = 0;
@@ -1519,6 +1666,8 @@ static int manager_reload(struct manager *m) {
         }
         if (r >= 0)
                 r = groups_new(m, c, &groups, &n_groups);
+        if (r >= 0)
+                r = manager_reserve_hosts(m, groups, n_groups);
         if (r >= 0)
                 r = groups_carry_over(c, !streq_ptr(c->dns_servers, old_config->dns_servers), now,
                                       old_groups, n_old, groups, n_groups);
@@ -1592,12 +1741,14 @@ static int manager_reload(struct manager *m) {
                 manager_query_all(m);
                 if (m->round_left == 0) /* no hosts left: static addresses only */
                         manager_maybe_ready(m);
-        } else
+        } else {
                 for (size_t i = 0; i < m->n_groups; i++)
                         for (size_t j = 0; j < m->groups[i].n_hosts; j++) {
                                 struct host *h = &m->groups[i].hosts[j];
                                 host_schedule(h, MAX(h->next_refresh, now));
                         }
+                manager_dispatch(m);
+        }
         manager_state_changed(m);
         manager_arm_expire(m);
 
@@ -1681,7 +1832,11 @@ static int manager_new(const char *config_path, enum manager_mode mode, struct m
         if (r < 0)
                 return log_error_errno(r, "Failed to create event loop: %m");
 
-        r = groups_new(m, m->config, &m->groups, &m->n_groups);
+        r = prioq_new(host_compare_refresh, &m->refresh_queue);
+        if (r >= 0)
+                r = groups_new(m, m->config, &m->groups, &m->n_groups);
+        if (r >= 0)
+                r = manager_reserve_hosts(m, m->groups, m->n_groups);
         if (r < 0)
                 return log_oom();
 
@@ -1722,7 +1877,11 @@ static int manager_setup_daemon(struct manager *m) {
             (r = sd_event_add_signal(m->event, NULL, SIGHUP, on_sighup, m)) < 0)
                 return log_error_errno(r, "Failed to install signal handlers: %m");
 
-        r = sd_event_add_time(m->event, &m->apply_timer, CLOCK_MONOTONIC, 0, USEC_PER_MSEC, on_apply_timer, m);
+        r = sd_event_add_time(m->event, &m->refresh_timer, CLOCK_BOOTTIME, 0, USEC_PER_MSEC, on_refresh_timer, m);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(m->refresh_timer, SD_EVENT_OFF);
+        if (r >= 0)
+                r = sd_event_add_time(m->event, &m->apply_timer, CLOCK_MONOTONIC, 0, USEC_PER_MSEC, on_apply_timer, m);
         if (r >= 0)
                 r = sd_event_source_set_enabled(m->apply_timer, SD_EVENT_OFF);
         if (r >= 0)

@@ -111,3 +111,22 @@ int grow_array(void **array, size_t *allocated, size_t need, size_t size) {
         *allocated = n;
         return 0;
 }
+
+size_t binary_search(size_t lo, size_t hi, const void *key, search_compare_func compare,
+                     const void *userdata, bool *ret_found) {
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                int c = compare(mid, key, userdata);
+
+                if (c == 0) {
+                        *ret_found = true;
+                        return mid;
+                }
+                if (c < 0)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        *ret_found = false;
+        return lo;
+}

@@ -61,5 +61,13 @@ char *format_timestamp(char *buf, size_t size, usec_t realtime);
 /* Current time of the given clock in usec. */
 usec_t now_usec(int clock_id);
 
+/* Compares element i of some sorted array with key: < 0, 0 or > 0 like strcmp(). */
+typedef int (*search_compare_func)(size_t i, const void *key, const void *userdata);
+
+/* Binary search of key in the sorted elements [lo, hi): returns the index of an equal element
+ * (*ret_found true) or the index where key would be inserted (*ret_found false). */
+size_t binary_search(size_t lo, size_t hi, const void *key, search_compare_func compare,
+                     const void *userdata, bool *ret_found);
+
 /* Grows *array so that it holds at least need elements of size each; doubles. */
 int grow_array(void **array, size_t *allocated, size_t need, size_t size);

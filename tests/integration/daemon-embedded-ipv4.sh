@@ -29,6 +29,7 @@ dns_start
 config() {
         daemon_config "[daemon]
 dns_servers = $DNS_SERVERS
+state_file = $TEST_DIR/state
 allow_private = $1
 
 [p]

@@ -82,8 +82,8 @@ left="$(jq '.kernel[0].expires_in_usec' <<<"$json")"
 
 status ga
 assert_eq "group ga (tcp/443 udp/3478-3479; validity 2h)
-  static 203.0.113.0/24
   static 192.0.2.1
+  static 203.0.113.0/24
   host a.vendor.test: answering, last success TIME, next lookup in DUR
     192.0.2.1 until TIME (DUR left)
     2001:db8::1 until TIME (DUR left)

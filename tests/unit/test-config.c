@@ -210,11 +210,12 @@ static void test_happy_path(void) {
         ASSERT_STREQ("LAN case", g->description);
         ASSERT_TRUE(g->product == NULL);
         ASSERT_UEQ(0, g->n_hosts);
-        ASSERT_UEQ(4, g->n_addresses);
+        /* Sorted, and 2001:db8:1::1 dropped: 2001:db8::/32 covers it. */
+        ASSERT_UEQ(3, g->n_addresses);
+        ASSERT_UEQ(1, g->n_addresses_covered);
         ASSERT_STREQ("192.0.2.0/24", addr_to_string(&g->addresses[0], buf));
-        ASSERT_STREQ("2001:db8::/32", addr_to_string(&g->addresses[1], buf));
-        ASSERT_STREQ("198.51.100.7", addr_to_string(&g->addresses[2], buf));
-        ASSERT_STREQ("2001:db8:1::1", addr_to_string(&g->addresses[3], buf));
+        ASSERT_STREQ("198.51.100.7", addr_to_string(&g->addresses[1], buf));
+        ASSERT_STREQ("2001:db8::/32", addr_to_string(&g->addresses[2], buf));
         ASSERT_UEQ(5, g->n_allow);
         ASSERT_UEQ(IPPROTO_UDP, g->allow[1].proto);
         ASSERT_UEQ(80, g->allow[1].first);
@@ -247,7 +248,7 @@ static void test_happy_path(void) {
         s = summary(c);
         ASSERT_STREQ(
                 "csall: WiseMo myCloud / Connection Servers: 1 host, 0 static, allow tcp/80 tcp/1970, validity 7d, refresh auto\n"
-                "lan: LAN case: 0 hosts, 4 static, allow tcp/80 udp/80 tcp/1970 udp/1970 udp/49152-65535, validity 6s, refresh 3s\n"
+                "lan: LAN case: 0 hosts, 3 static (1 more inside its prefixes), allow tcp/80 udp/80 tcp/1970 udp/1970 udp/49152-65535, validity 6s, refresh 3s\n"
                 "v4only: 3 hosts, 0 static, allow nothing, validity 1h, refresh auto, ipv4 only\n"
                 "alpha-cm: Alpha / Connection Manager: 1 host, 0 static, allow tcp/80 tcp/443, validity 30d, refresh auto\n"
                 "alpha-relay: Alpha: 2 hosts, 0 static, allow udp/3478 udp/49152-65535, validity 7d, refresh 1h\n"
@@ -255,7 +256,7 @@ static void test_happy_path(void) {
                 "  v4only: *.senso.cloud\n"
                 "  v4only: *.service.signalr.net\n"
                 "  alpha-relay: *.alpha.example\n"
-                "5 groups, 7 hosts, 4 static entries, 11 allow rules, 3 domains not enforced; table inet filter, chain allowlistd_fwd\n",
+                "5 groups, 7 hosts, 3 static entries, 11 allow rules, 3 domains not enforced; table inet filter, chain allowlistd_fwd\n",
                 s);
         free(s);
 }
@@ -735,6 +736,114 @@ static void test_bounds(void) {
         free(text);
 }
 
+/* Static entries against a simple model, on random inputs: many IPv4 and IPv6 prefixes of
+ * random lengths in a small space, so that they nest and repeat often. After the load the
+ * group's entries must be sorted, disjoint, each one of those written, and together cover
+ * exactly what the written ones cover; group_static_covers() must answer, for random addresses
+ * and prefixes, what a pass over every written entry answers. */
+static void random_prefix(unsigned *seed, int family, struct ip_addr *ret) {
+        uint8_t bytes[16] = { 0 };
+        unsigned len, max = family == AF_INET ? 32 : 128;
+
+        /* Everything under 10.0.0.0/22 or 2001:db8::/118 (the last 10 bits vary), lengths
+         * from /22 (/118) to the single address, singles more often. */
+        if (family == AF_INET)
+                bytes[0] = 10;
+        else {
+                bytes[0] = 0x20, bytes[1] = 0x01, bytes[2] = 0x0d, bytes[3] = 0xb8;
+        }
+        bytes[max / 8 - 2] = (uint8_t) (rand_r(seed) & 3);
+        bytes[max / 8 - 1] = (uint8_t) rand_r(seed);
+        len = rand_r(seed) % 2 ? max : max - (unsigned) (rand_r(seed) % 11);
+        for (unsigned bit = len; bit < max; bit++)
+                bytes[bit / 8] &= (uint8_t) ~(0x80 >> (bit % 8));
+        *ret = addr_make(family, bytes);
+        ret->prefixlen = (uint8_t) len;
+}
+
+static bool model_covers(const struct ip_addr *written, size_t n, const struct ip_addr *a) {
+        for (size_t i = 0; i < n; i++)
+                if (addr_in_prefix(a, &written[i]))
+                        return true;
+        return false;
+}
+
+static void test_static_coverage_model(void) {
+        unsigned seed = 9;
+
+        for (int round = 0; round < 40; round++) {
+                size_t n = 1 + (size_t) (rand_r(&seed) % 300), n_written = 0, used = 0, size = 0;
+                struct ip_addr *written = calloc(n, sizeof(*written));
+                _cleanup_config_ struct config *c = NULL;
+                const struct group *g;
+                char *text = NULL, line[ADDR_STRLEN + 8], a_text[ADDR_STRLEN];
+
+                ASSERT_TRUE(written);
+                append(&text, &used, &size, "[g]\naddresses =\n");
+                for (size_t i = 0; i < n; i++) {
+                        struct ip_addr a;
+                        bool seen = false;
+
+                        random_prefix(&seed, rand_r(&seed) % 3 ? AF_INET : AF_INET6, &a);
+                        for (size_t j = 0; j < n_written; j++)
+                                seen = seen || addr_compare(&written[j], &a) == 0;
+                        if (seen) /* an exact repeat is an error of its own */
+                                continue;
+                        written[n_written++] = a;
+                        snprintf(line, sizeof(line), "  %s\n", addr_to_string(&a, a_text));
+                        append(&text, &used, &size, line);
+                }
+                c = EXPECT_OK(text);
+                g = &c->groups[0];
+                ASSERT_UEQ(n_written, g->n_addresses + g->n_addresses_covered);
+
+                /* Sorted, disjoint, each one written, each written one inside a kept one. */
+                for (size_t i = 0; i < g->n_addresses; i++) {
+                        ASSERT_TRUE(i == 0 || addr_compare(&g->addresses[i - 1], &g->addresses[i]) < 0);
+                        for (size_t j = 0; j < g->n_addresses; j++)
+                                ASSERT_TRUE(i == j || !addr_in_prefix(&g->addresses[i], &g->addresses[j]));
+                        ASSERT_TRUE(model_covers(written, n_written, &g->addresses[i]));
+                        ASSERT_TRUE(!model_covers(g->addresses, i, &g->addresses[i]));
+                }
+                for (size_t i = 0; i < n_written; i++) {
+                        ASSERT_TRUE(model_covers(g->addresses, g->n_addresses, &written[i]));
+                        ASSERT_TRUE(group_static_covers(g, &written[i]));
+                }
+                /* Random queries, inside and outside the space, both families. */
+                for (int q = 0; q < 2000; q++) {
+                        struct ip_addr a;
+
+                        random_prefix(&seed, q % 2 ? AF_INET : AF_INET6, &a);
+                        if (q % 7 == 0)
+                                a.u.bytes[1] ^= 1; /* outside the space */
+                        ASSERT_EQ(model_covers(written, n_written, &a), group_static_covers(g, &a));
+                }
+                free(written);
+                free(text);
+        }
+}
+
+static void test_static_bounds(void) {
+        char *text = NULL, buf[64];
+        size_t used = 0, size = 0;
+
+        /* 1,000,000 static entries in a group are fine, one more is not. */
+        append(&text, &used, &size, "[big]\naddresses =\n");
+        for (unsigned i = 0; i < 1000001; i++) {
+                snprintf(buf, sizeof(buf), "  %u.%u.%u.%u\n", 16 + (i >> 24), (i >> 16) & 255, (i >> 8) & 255, i & 255);
+                append(&text, &used, &size, buf);
+        }
+        EXPECT_ERRORS(text, "error: test.conf:1000003: too many addresses in group 'big' (at most 1000000 per group); "
+                            "use broader prefixes or split the group\n");
+        text[used - strlen(buf)] = 0;
+        {
+                _cleanup_config_ struct config *c = EXPECT_OK(text);
+                ASSERT_UEQ(1000000, c->groups[0].n_addresses);
+                ASSERT_TRUE(group_static_covers(&c->groups[0], &c->groups[0].addresses[999999]));
+        }
+        free(text);
+}
+
 static void test_error_cap(void) {
         /* 60 bad lines: the first 50 are reported, then it stops. */
         char text[4096];
@@ -1009,6 +1118,8 @@ int main(void) {
         test_nul_byte();
         test_continuation_2000();
         test_bounds();
+        test_static_coverage_model();
+        test_static_bounds();
         test_error_cap();
         test_group_equal();
         test_shipped_config();

@@ -200,6 +200,23 @@ static void assert_ledger_equals_model(const struct ledger *l, const struct mode
                 next = MIN(next, m->v[i].expiry);
         }
         ASSERT_UEQ(next, ledger_next_expiry(l));
+        /* Each host's count and earliest expiry, by a pass over the model. */
+        for (size_t i = 0; i < m->n; i++) {
+                size_t count = 0;
+                usec_t host_next = USEC_INFINITY;
+                bool first = true;
+
+                for (size_t j = 0; j < m->n; j++)
+                        if (streq(m->v[i].host, m->v[j].host)) {
+                                first = first && j >= i;
+                                count++;
+                                host_next = MIN(host_next, m->v[j].expiry);
+                        }
+                if (!first) /* checked at its first entry */
+                        continue;
+                ASSERT_UEQ(count, ledger_host_count(l, m->v[i].host));
+                ASSERT_UEQ(host_next, ledger_host_next_expiry(l, m->v[i].host));
+        }
 }
 
 /* One step of both: expire at now, compare removals; the callers then record. */
