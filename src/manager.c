@@ -335,7 +335,11 @@ static int group_elements(const struct group_state *g, int family, struct elemen
                         l.items[l.n++] = (struct nft_element) { .addr = gc->addresses[i++], .expiry = USEC_INFINITY };
                         continue;
                 }
-                l.items[l.n++] = (struct nft_element) { .addr = e[j].addr, .expiry = e[j].expiry };
+                /* Provenance in the kernel: `nft list set` names the host that brought the
+                 * address (the ledger's names live as long as the ledger). A static entry
+                 * (also one DNS returns) carries none: it is the operator's. */
+                l.items[l.n++] = (struct nft_element) { .addr = e[j].addr, .expiry = e[j].expiry,
+                                                        .comment = ledger_host_name(g->ledger, e[j].host) };
                 j++;
         }
         *ret = l;

@@ -1,11 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #pragma once
 
-/* Shared by nft.c (transactions), nft-monitor.c (events) and nft-script.c (--dry-run text);
- * not for other modules. */
+/* Shared by the rooms of the nft module, not for other modules. Who uses whom, one way:
+ *   nft.c (apply, remove: decides)  -> nft-set.c, nft-chain.c (messages), nft-probe.c (GETs)
+ *                                   -> nft-monitor.c (told what to watch; reports back only
+ *                                      through its callback)
+ *   nft-set.c, nft-chain.c, nft-probe.c -> nft-batch.c (the socket, batches, replies)
+ *   everything                      -> nft-util.c (pure helpers), also used by nft-script.c */
 
+#include <endian.h>
 #include <libmnl/libmnl.h>
 
+#include "nft-monitor.h"
 #include "nft.h"
 
 #define NFT_SET_NAME_MAX (GROUP_NAME_MAX + 4) /* NAME_v4 */
@@ -24,11 +30,38 @@
 #define NFT_UDATA_SET_OWNER 0xa1
 #define NFT_UDATA_SET_OWNER_VALUE "allowlistd"
 
+/* A vanished element whose expiry is this close is left to the kernel's timeout, and one that
+ * would need deleting is sent with its set refilled: it may be gone by the time a batch commits. */
+#define NFT_EXPIRY_MARGIN_USEC (10 * USEC_PER_SEC)
+/* How long after its expiry such an element is remembered: its kernel timeout ends at most a
+ * second after the expiry, plus the time our last batch took to commit. */
+#define NFT_GHOST_USEC (2 * NFT_EXPIRY_MARGIN_USEC)
+
+/* One element as the last successful apply left it, for the next apply to diff against.
+ * Records of nft_applied_stride(af) bytes, sorted as they were sent (by key). */
+struct nft_applied {
+        usec_t expiry;     /* USEC_INFINITY: no timeout */
+        uint8_t prefixlen;
+        bool ghost;        /* no longer wanted, left to its timeout, which may not have run out */
+        uint8_t key[];     /* first address, big endian: 4 or 16 bytes */
+};
+size_t nft_applied_stride(int af);
+
 struct nft_tracked_set {
         char name[NFT_SET_NAME_MAX + 1];
         uint64_t fingerprint; /* content of the last successful apply */
         bool created;         /* made by the daemon (this run or an earlier one): carries its mark */
         bool interval;        /* the kernel set has flags interval: elements go as ranges */
+        uint32_t size;        /* the kernel set's size limit, 0: none */
+        uint8_t *applied;     /* its elements after the last successful apply; NULL: unknown */
+        size_t n_applied;
+};
+
+/* What the last committed apply sent, for tests and benchmarks. */
+struct nft_stats {
+        size_t bytes;         /* the batch */
+        size_t added, deleted, updated; /* elements, by difference */
+        size_t refilled;      /* sets flushed and filled whole */
 };
 
 struct nft {
@@ -53,18 +86,41 @@ struct nft {
         nft_leftover_cb on_leftover;
         void *leftover_userdata;
 
-        /* Monitor (nft-monitor.c). */
-        struct mnl_socket *mon;
-        sd_event_source *mon_io, *mon_timer;
+        /* Linux 6.12 and later extend an element's lifetime when it is added again with another
+         * timeout or an expiration; before, it takes a delete and an add in the same batch. */
+        bool update_in_place;
+        struct nft_stats stats;
+
+        struct nft_async *async;     /* the transaction of nft_apply_async() in flight, or NULL */
+
+        struct nft_monitor *monitor; /* NULL until nft_monitor_start() */
         nft_change_cb on_change;
-        void *userdata;
-        bool mon_touched;       /* events of the current foreign transaction hit our objects */
-        bool mon_pending;       /* a foreign transaction hit them: call back when the timer fires */
-        bool mon_paused;        /* out of the event group during our own commit */
-        uint32_t gen_seen;      /* last generation whose NEWGEN was processed (or read after ours) */
-        uint32_t gen_before;    /* gen_seen when our commit began */
-        char *mon_buf;
+        void *change_userdata;
 };
+
+/* Orders two addresses of len bytes (4 or 16, big endian) as memcmp() does, in a few loads:
+ * every element of an apply goes through it twice. */
+static inline int nft_key_compare(const uint8_t *a, const uint8_t *b, size_t len) {
+        uint64_t x, y;
+
+        if (len == 4) {
+                uint32_t p, q;
+                memcpy(&p, a, 4);
+                memcpy(&q, b, 4);
+                p = be32toh(p);
+                q = be32toh(q);
+                return p < q ? -1 : p > q;
+        }
+        for (size_t i = 0; i < len; i += 8) {
+                memcpy(&x, a + i, 8);
+                memcpy(&y, b + i, 8);
+                x = be64toh(x);
+                y = be64toh(y);
+                if (x != y)
+                        return x < y ? -1 : 1;
+        }
+        return 0;
+}
 
 /* "inet", "ip", "ip6". */
 const char *nft_family_to_string(int family);
@@ -110,9 +166,197 @@ size_t nft_group_protocols(const struct nft_group *g, uint8_t protos[static 2]);
  * many were written to ret (which holds g->n_allow entries). */
 size_t nft_group_ports(const struct nft_group *g, uint8_t proto, struct port_range *ret);
 
-/* nft-monitor.c: around our own commits, so that they cost no event per element. */
-void nft_monitor_pause(struct nft *n);
-/* commits: how many transactions of ours went in since the pause (each moves the generation
- * by at most one). */
-void nft_monitor_resume(struct nft *n, unsigned commits);
-void nft_monitor_free(struct nft *n);
+/* Sizes of the batch exchange. */
+#define NFT_REQUEST_BUFFER 8192 /* one GET request */
+#define NFT_RECV_BUFFER (32U * 1024U)
+
+#define NFT_TYPE_IPV4_ADDR 7
+#define NFT_TYPE_IPV6_ADDR 8
+#define NFT_TYPE_INET_SERVICE 13
+
+enum nft_op {
+        NFT_OP_BEGIN,
+        NFT_OP_END,
+        NFT_OP_NEW_TABLE,
+        NFT_OP_DEL_TABLE,
+        NFT_OP_NEW_CHAIN,
+        NFT_OP_DEL_CHAIN,
+        NFT_OP_FLUSH_CHAIN,
+        NFT_OP_NEW_RULE,
+        NFT_OP_NEW_SET,
+        NFT_OP_DEL_SET,
+        NFT_OP_FLUSH_SET,
+        NFT_OP_ADD_ELEMENTS,
+        NFT_OP_DEL_ELEMENTS,
+        NFT_OP_NEW_PORT_SET,
+};
+
+/* What one message of the batch was about, so its reply can name the object. */
+struct nft_msg {
+        enum nft_op op;
+        bool acked;
+        char name[NFT_SET_NAME_MAX + 1]; /* set name, or the group of a rule; empty for others */
+};
+
+struct nft_batch {
+        struct nft *n;
+        int family;
+        const char *table, *chain;
+        size_t size;
+        uint32_t seq_first;
+        uint32_t next_set_id;
+        struct nft_msg *msgs;
+        size_t n_msgs, allocated_msgs;
+};
+
+/* A set as the kernel has it, from the GETSET dump of the table. */
+struct nft_kernel_set {
+        char name[NFT_SET_NAME_MAX + 1];
+        uint32_t flags, key_type, key_len;
+        uint64_t timeout_ms; /* the set's default element timeout, 0: none */
+        uint32_t size;       /* its size limit, 0: none */
+        bool expressions;    /* statements for its elements (`counter` in the declaration) */
+        bool ours;           /* carries the daemon's mark: created by this or an earlier run */
+};
+
+struct nft_probe_result {
+        const char *table;
+        bool table_exists;
+        uint32_t table_use;
+        struct nft_kernel_set *sets;
+        size_t n_sets, allocated_sets;
+        int r;
+};
+
+/* ---- nft.c: one apply in steps, for the synchronous and the event-loop paths ---- */
+
+struct nft_plan;
+/* Decides what an apply sends and builds its batch (reading the kernel's sets when it must);
+ * pauses the monitor. Returns 1 with *ret to send, 0 when there is nothing to send, or a
+ * negative errno with err filled. */
+int nft_plan_new(struct nft *n, const struct nft_ruleset *want, usec_t now, bool force, struct nft_error *err,
+                 struct nft_plan **ret);
+struct nft_batch *nft_plan_batch(struct nft_plan *pl);
+/* Whether some set goes as a difference (a refusal with ENOENT is then worth a refill). */
+bool nft_plan_has_delta(const struct nft_plan *pl);
+/* After the batch's replies, r being their result: what the kernel now holds (or that it is
+ * unknown), the sets of vanished groups let go of, the monitor resumed. Returns 1 or r < 0. */
+int nft_plan_done(struct nft_plan *pl, int r, struct nft_error *err);
+/* Without nft_plan_done(), the outcome counts as unknown. */
+struct nft_plan *nft_plan_free(struct nft_plan *pl);
+static inline void nft_plan_freep(struct nft_plan **pl) { nft_plan_free(*pl); }
+
+/* Tells the monitor what is ours now. */
+void nft_watch_update(struct nft *n);
+
+/* ---- nft-async.c ---- */
+
+/* Gives up the transaction in flight, if any (its outcome counts as unknown), without calling
+ * its callback; waits for its sending thread. */
+void nft_async_cancel(struct nft *n);
+
+/* ---- nft-batch.c ---- */
+
+/* Starts a batch (BEGIN) for objects of one table; chain may be NULL. */
+int nft_batch_init(struct nft_batch *b, struct nft *n, int family, const char *table, const char *chain);
+/* Ends it (END); the sequence numbers it used are never used again. */
+int nft_batch_finish(struct nft_batch *b);
+/* Frees what the batch holds and leaves it empty: a second call is harmless. */
+void nft_batch_done(struct nft_batch *b);
+/* The header of one more message about op (name: the set, or the group of a rule; may be
+ * NULL), with room for an element list behind it; NULL when out of memory. */
+struct nlmsghdr *nft_batch_begin_msg(struct nft_batch *b, uint16_t type, uint16_t flags, enum nft_op op,
+                                     const char *name);
+void nft_batch_end_msg(struct nft_batch *b, struct nlmsghdr *nlh);
+/* NEWTABLE (create if missing) or DELTABLE. */
+int nft_batch_table(struct nft_batch *b, enum nft_op op);
+/* Sends the batch in one sendmsg() and waits for every reply; on failure err names the object
+ * of the first message the kernel refused. */
+int nft_batch_send(struct nft_batch *b, struct nft_error *err);
+
+/* The same in steps, for the event loop: sizes the socket buffers and drops stale replies
+ * (prepare), sends (transmit: touches nothing but the socket and the batch, so another thread
+ * may run it), then feeds each datagram of replies until it returns true, and takes the
+ * result. nft_acks_read_error() fills err for a failed read or a timeout. */
+struct nft_acks {
+        size_t expected, acked, failed;
+        int error;
+        char detail[160];
+};
+int nft_batch_prepare_send(struct nft_batch *b, struct nft_error *err);
+int nft_batch_transmit(struct nft_batch *b);
+void nft_acks_init(const struct nft_batch *b, struct nft_acks *a);
+bool nft_acks_feed(struct nft_batch *b, struct nft_acks *a, const char *buf, int len);
+int nft_acks_result(const struct nft_batch *b, const struct nft_acks *a, struct nft_error *err);
+int nft_acks_read_error(const struct nft_batch *b, int r, struct nft_error *err);
+/* Fills err for message m of b (or a message like it) failing with error. */
+void nft_error_set(struct nft_error *err, const struct nft_batch *b, const struct nft_msg *m, int error,
+                   const char *detail);
+/* Sends one request (not a batch) and feeds every reply of its sequence number to cb. */
+int nft_request(struct nft *n, struct nlmsghdr *nlh, mnl_cb_t cb, void *data);
+/* nft_get_generation() (nft.h) is here too: NFT_MSG_GETGEN on the batch socket. */
+
+/* ---- nft-set.c ---- */
+
+/* Writes NEWSETELEM messages, starting a new one whenever the element list attribute would
+ * overflow its 16-bit length. */
+struct nft_elem_writer {
+        struct nft_batch *b;
+        const char *set;
+        const char *msg_name;
+        uint32_t set_id;
+        bool delete;          /* DELSETELEM instead of NEWSETELEM */
+        struct nlmsghdr *nlh;
+        struct nlattr *list;
+};
+/* One element: end marks an interval's end element; timeout_ms 0: none; expiration_ms 0: none;
+ * comment NULL or "": none. */
+int nft_elem_writer_put(struct nft_elem_writer *w, const void *key, size_t len, bool end, uint64_t timeout_ms,
+                        uint64_t expiration_ms, const char *comment);
+int nft_elem_writer_flush(struct nft_elem_writer *w);
+
+/* NEWSET for a named set of ours (create if missing) or for an anonymous constant port set
+ * (set_id != 0; comment is then the group the rule is for, named in errors), or DELSET, or a
+ * flush (DELSETELEM without elements). */
+int nft_batch_set(struct nft_batch *b, enum nft_op op, const char *name, int af, bool interval,
+                  const char *comment, uint32_t set_id, uint32_t n_ports);
+/* The elements one set needs in a batch. */
+struct nft_set_content {
+        const char *set;
+        int af;
+        bool interval;
+        bool in_place;          /* the kernel extends lifetimes in place */
+        bool refill;            /* the set is new or flushed in this batch: old is not looked at */
+        usec_t now;
+        const struct nft_element *elements; /* wanted, sorted (see nft_element_iter) */
+        size_t n_elements;
+        const uint8_t *old;     /* what the kernel has (nft_applied records) */
+        size_t n_old;
+
+        uint8_t *applied;       /* out: what it holds once the batch is in; the caller frees it */
+        size_t n_applied;
+        size_t added, deleted, updated; /* out */
+};
+/* Writes the difference between old and the wanted elements: new ones added, vanished ones
+ * deleted, changed lifetimes extended (in place, or deleted and added again), or every wanted
+ * element after a flush (refill). Returns -EAGAIN with nothing written when the difference
+ * cannot be sent safely (an element to delete may already have timed out in the kernel): the
+ * caller flushes and refills the set. */
+int nft_batch_set_content(struct nft_batch *b, struct nft_set_content *c);
+
+/* ---- nft-chain.c ---- */
+
+/* NEWCHAIN (create if missing), DELCHAIN, or a flush (DELRULE naming only the chain). */
+int nft_batch_chain(struct nft_batch *b, enum nft_op op);
+/* The rule of group g for one family and protocol (nothing when it allows no port of it). */
+int nft_batch_rule(struct nft_batch *b, const struct nft_group *g, int af, uint8_t proto);
+
+/* ---- nft-probe.c ---- */
+
+/* What exists of the table and its sets (p->sets to be freed by the caller). */
+int nft_probe(struct nft *n, int family, const char *table, struct nft_probe_result *p);
+const struct nft_kernel_set *nft_probe_find(const struct nft_probe_result *p, const char *name);
+/* 0 when an existing set can be filled by the daemon as it is, else -EEXIST and what differs. */
+int nft_kernel_set_check(const struct nft_kernel_set *ks, int af, bool need_interval, char *hint, size_t size);
+/* 1 when the chain exists, 0 when not, or a negative errno. */
+int nft_chain_exists(struct nft *n, int family, const char *table, const char *chain);

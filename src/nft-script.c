@@ -32,6 +32,12 @@ static void script_elements(FILE *f, const char *fam, const char *table, const c
                         fprintf(f, "/%u", e->addr.prefixlen);
                 if (timeout > 0)
                         fprintf(f, " timeout %" PRIu64 "s", timeout);
+                if (e->comment && *e->comment) {
+                        char comment[NFT_COMMENT_MAX + 1];
+                        nft_comment_sanitize(e->comment, comment);
+                        if (comment[0])
+                                fprintf(f, " comment \"%s\"", comment);
+                }
                 if (++on_line == NFT_SCRIPT_ELEMENTS_PER_LINE) {
                         fputs(" }\n", f);
                         on_line = 0;

@@ -101,7 +101,7 @@ const struct nft_element *nft_element_iter_next(struct nft_element_iter *it, uin
                 }
                 /* Sorted, no duplicates, no overlaps: the next range starts after the previous
                  * one ended. Anything else is skipped rather than sent. */
-                if (it->have_prev && memcmp(first, it->prev_last, len) <= 0)
+                if (it->have_prev && nft_key_compare(first, it->prev_last, len) <= 0)
                         continue;
 
                 memcpy(it->prev_last, last, len);

@@ -15,6 +15,9 @@ struct nft;
 struct nft_element {
         struct ip_addr addr;
         usec_t expiry; /* CLOCK_BOOTTIME usec; USEC_INFINITY: no timeout (static entry) */
+        /* Shown by `nft list set` (the host that brought the address), or NULL. Sent when the
+         * element is added, not compared: a new comment alone sends nothing. */
+        const char *comment;
 };
 
 /* Room for a set's name: NAME_v4 or NAME_v6, and the terminating NUL. */
@@ -67,6 +70,29 @@ static inline void nft_freep(struct nft **n) { nft_free(*n); }
  * back), err is filled and a negative errno returned. Returns 1 when a transaction was
  * committed, 0 when there was nothing to send. */
 int nft_apply(struct nft *n, const struct nft_ruleset *want, usec_t now, bool force, struct nft_error *err);
+
+/* The outcome of nft_apply_async(): r as nft_apply() returns it (1 committed, 0 nothing to
+ * send, negative errno with err filled: the kernel is unchanged, or, with -ETIMEDOUT or
+ * -ENOBUFS, its state unknown and the next apply refills). */
+typedef void (*nft_apply_cb)(struct nft *n, int r, const struct nft_error *err, void *userdata);
+
+/* The same transaction as nft_apply(), for an event loop that must never wait on the netlink
+ * socket: the batch is sent from a thread of its own (the kernel processes a batch inside
+ * sendmsg(), behind the commit lock another process may hold for a long time) and its replies
+ * are read from an io source on e; cb is called from e once they are in, or 5 s after the send
+ * without them (-ETIMEDOUT), or with 0 when there was nothing to send. Never called from inside
+ * this call. The send itself has no bound (another commit ends when it ends): a caller that
+ * must not wait long bounds its own wait with a timer of its own and treats the callback when
+ * it comes. nft_free() waits for a send in progress. want is only read during this call. What is not asynchronous: reading the table's
+ * sets before the first apply and on force (GET requests, which do not wait for the commit
+ * lock), and deleting the sets of vanished groups afterwards. One transaction at a time:
+ * -EBUSY while one is in flight, also for nft_apply() and nft_remove(). A refusal with ENOENT
+ * (an element someone else deleted) is not retried here: apply again, it refills. Returns 0
+ * when the callback will come, or a negative errno (err filled) and no callback. */
+int nft_apply_async(struct nft *n, sd_event *e, const struct nft_ruleset *want, usec_t now, bool force,
+                    nft_apply_cb cb, void *userdata, struct nft_error *err);
+/* Whether a transaction of nft_apply_async() is in flight. */
+bool nft_apply_pending(const struct nft *n);
 
 /* Deletes the daemon's chain and sets (on_exit=remove), each in a transaction of its own: one
  * that someone else's rule still refers to (a `jump`, an `@set`) is flushed instead, so it

@@ -2,7 +2,8 @@
 /* Drives the nft module from a small spec file, for the integration tests and the benchmark.
  *
  *   nft-driver apply SPEC...       apply each spec in turn in one process (one nft_apply each);
- *                                  an argument sleep=N waits N seconds in between, run=CMD runs
+ *                                  an argument sleep=N waits N seconds in between (msleep=N
+ *                                  milliseconds), run=CMD runs
  *                                  a shell command (someone else's change) in between; goes on
  *                                  after a failure, exit status 1 if any failed
  *   nft-driver force SPEC          apply with force
@@ -13,10 +14,26 @@
  *   nft-driver remove SPEC [run=CMD...]  apply, run the commands, nft_remove
  *   nft-driver monitor SPEC SECS [SPEC2]  apply, then re-apply with force on every foreign
  *                                  change; on SIGUSR1 apply SPEC2 instead (a reload)
- *   nft-driver bench SPEC RUNS [monitor]  apply RUNS times (expiries moved each time), print the
- *                                  median in ms; with monitor, while subscribed to events
+ *   nft-driver bench SPEC RUNS [monitor|fresh]  apply RUNS times (expiries moved each time),
+ *                                  print the median in ms; with monitor, while subscribed to
+ *                                  events; with fresh, each time into an empty ruleset from a new
+ *                                  handle (a first start: the sets are created)
  *   nft-driver enobufs SPEC        apply with the batch socket's receive buffer shrunk so that
  *                                  ACKs are lost (ENOBUFS), then twice more with it restored
+ *   nft-driver bench-delta SPEC_A SPEC_B RUNS  apply A, then B and A in turn RUNS times (each a
+ *                                  difference), then A with force RUNS times (each a refill);
+ *                                  prints the medians: "delta MS BYTES refill MS BYTES"
+ *   nft-driver async SPEC_A SPEC_B COUNT [sync]  COUNT transactions on an event loop, A and B in
+ *                                  turn, each started when the previous one's callback came
+ *                                  (nft_apply_async(); with sync, nft_apply() from a timer); a
+ *                                  5 ms timer counts its ticks while a transaction is in flight;
+ *                                  prints "committed N failed F ticks T longest MS blocked MS
+ *                                  total MS" (blocked: the longest call to nft_apply_async();
+ *                                  total: the time transactions were in flight after
+ *                                  that call returned)
+ * Environment: NFT_DRIVER_UPDATE=replace or in-place chooses how lifetimes are extended instead
+ * of what the kernel's version says; NFT_DRIVER_STATS=1 prints after each committed apply
+ * "stats: bytes=B added=A deleted=D updated=U refilled=R".
  * Objects let go of but not deleted are printed as "leftover: OBJECT: HINT: strerror", as the
  * daemon logs them.
  *
@@ -24,7 +41,8 @@
  *   table inet|ip|ip6 NAME
  *   chain NAME | chain -
  *   group NAME [families=both|v4|v6] [interval=0|1] [comment=TEXT TO END OF LINE]
- *   elem NAME ADDR[/LEN] SECONDS|-          (seconds to expiry, - for static)
+ *   elem NAME ADDR[/LEN] SECONDS|- [COMMENT] (seconds to expiry, - for static; the element's
+ *                                           comment, to the end of the line)
  *   range NAME FIRST-IPV4 COUNT SECONDS|-   (COUNT consecutive IPv4 addresses)
  *   allow NAME tcp|udp PORT|FIRST-LAST...
  * Errors are printed as the daemon logs them: "OBJECT: HINT: strerror". */
@@ -77,7 +95,7 @@ static struct spec_group *find_group(struct spec *s, const char *name) {
         return NULL;
 }
 
-static void add_element(struct spec_group *g, const struct ip_addr *a, uint64_t secs) {
+static void add_element(struct spec_group *g, const struct ip_addr *a, uint64_t secs, const char *comment) {
         bool v4 = a->family == AF_INET;
         struct nft_element **e = v4 ? &g->v4 : &g->v6;
         uint64_t **sv = v4 ? &g->s4 : &g->s6;
@@ -88,6 +106,8 @@ static void add_element(struct spec_group *g, const struct ip_addr *a, uint64_t 
                 die("out of memory");
         (*e)[*n] = (struct nft_element) { .addr = *a };
         (*sv)[*n] = secs;
+        if (comment && !((*e)[*n].comment = strdup(comment)))
+                die("out of memory");
         (*n)++;
 }
 
@@ -169,8 +189,10 @@ static void parse_spec(const char *path, struct spec *s) {
                         }
                 } else if (streq(kw, "elem")) {
                         struct ip_addr a;
+                        uint64_t secs;
                         parse_addr(strtok_r(NULL, " ", &save), &a);
-                        add_element(find_group(s, name), &a, parse_secs(strtok_r(NULL, " ", &save)));
+                        secs = parse_secs(strtok_r(NULL, " ", &save));
+                        add_element(find_group(s, name), &a, secs, save && *save ? save : NULL);
                 } else if (streq(kw, "range")) {
                         struct ip_addr a;
                         uint32_t first;
@@ -183,7 +205,7 @@ static void parse_spec(const char *path, struct spec *s) {
                         for (unsigned long i = 0; i < count; i++) {
                                 uint32_t v = htonl(ntohl(first) + (uint32_t) i);
                                 memcpy(a.u.bytes, &v, 4);
-                                add_element(find_group(s, name), &a, secs);
+                                add_element(find_group(s, name), &a, secs, NULL);
                         }
                 } else if (streq(kw, "allow")) {
                         struct spec_group *g = find_group(s, name);
@@ -228,6 +250,10 @@ static void spec_ruleset(struct spec *s, usec_t now, usec_t shift, struct nft_ru
 
 static void spec_free(struct spec *s) {
         for (size_t i = 0; i < s->n_groups; i++) {
+                for (size_t j = 0; j < s->groups[i].n_v4; j++)
+                        free((char *) s->groups[i].v4[j].comment);
+                for (size_t j = 0; j < s->groups[i].n_v6; j++)
+                        free((char *) s->groups[i].v6[j].comment);
                 free(s->groups[i].v4);
                 free(s->groups[i].v6);
                 free(s->groups[i].s4);
@@ -235,9 +261,18 @@ static void spec_free(struct spec *s) {
         }
 }
 
+static struct nft *driver_nft; /* for the statistics */
+
 static int report(int r, const struct nft_error *err) {
+        const char *s = getenv("NFT_DRIVER_STATS");
+
         if (r < 0) {
                 printf("error: %s: %s: %s\n", err->object, err->hint, strerror(-r));
+                fflush(stdout);
+        } else if (r > 0 && s && streq(s, "1") && driver_nft) {
+                const struct nft_stats *st = &driver_nft->stats;
+                printf("stats: bytes=%zu added=%zu deleted=%zu updated=%zu refilled=%zu\n", st->bytes, st->added,
+                       st->deleted, st->updated, st->refilled);
                 fflush(stdout);
         }
         return r;
@@ -358,7 +393,7 @@ static int compare_usec(const void *a, const void *b) {
         return x < y ? -1 : x > y;
 }
 
-static int run_bench(struct nft *n, struct spec *s, unsigned runs, bool monitor) {
+static int run_bench(struct nft *n, struct spec *s, unsigned runs, bool monitor, bool fresh) {
         _cleanup_(sd_event_unrefp) sd_event *e = NULL;
         _cleanup_free_ usec_t *t = calloc(runs ? runs : 1, sizeof(usec_t));
         struct nft_ruleset want;
@@ -376,10 +411,21 @@ static int run_bench(struct nft *n, struct spec *s, unsigned runs, bool monitor)
                         return r;
         }
         for (unsigned i = 0; i < runs; i++) {
-                usec_t start = now_usec(CLOCK_MONOTONIC), now = now_usec(CLOCK_BOOTTIME);
+                _cleanup_(nft_freep) struct nft *fn = NULL;
+                usec_t start, now;
+
+                if (fresh) {
+                        if (system("nft flush ruleset") != 0)
+                                return -EIO;
+                        r = nft_open(&fn);
+                        if (r < 0)
+                                return r;
+                }
+                start = now_usec(CLOCK_MONOTONIC);
+                now = now_usec(CLOCK_BOOTTIME);
                 /* Move every expiry so that every run sends the whole content. */
                 spec_ruleset(s, now, (usec_t) (i + 1) * USEC_PER_SEC, &want);
-                r = report(nft_apply(n, &want, now, false, &err), &err);
+                r = report(nft_apply(fn ?: n, &want, now, false, &err), &err);
                 if (r < 0)
                         return r;
                 t[i] = now_usec(CLOCK_MONOTONIC) - start;
@@ -388,6 +434,132 @@ static int run_bench(struct nft *n, struct spec *s, unsigned runs, bool monitor)
         }
         qsort(t, runs, sizeof(*t), compare_usec);
         printf("%.2f\n", (double) t[runs / 2] / 1000.0);
+        return 0;
+}
+
+struct async_ctx {
+        struct nft *n;
+        sd_event *e;
+        struct spec *specs[2];
+        unsigned left, committed, failed, ticks;
+        bool sync, in_flight;
+        usec_t base, started, longest, blocked, total;
+};
+
+static void async_next(struct async_ctx *c);
+
+static void async_done(struct nft *n, int r, const struct nft_error *err, void *userdata) {
+        struct async_ctx *c = userdata;
+        usec_t took = now_usec(CLOCK_MONOTONIC) - c->started;
+
+        c->in_flight = false;
+        c->longest = MAX(c->longest, took);
+        c->total += took;
+        if (r < 0) {
+                report(r, err);
+                c->failed++;
+        } else
+                c->committed += r > 0;
+        async_next(c);
+}
+
+static void async_next(struct async_ctx *c) {
+        struct nft_ruleset want;
+        struct nft_error err;
+        int r;
+
+        if (c->left == 0) {
+                (void) sd_event_exit(c->e, 0);
+                return;
+        }
+        spec_ruleset(c->specs[c->left-- % 2], c->base, 0, &want);
+        c->started = now_usec(CLOCK_MONOTONIC);
+        c->in_flight = true;
+        if (c->sync) {
+                r = nft_apply(c->n, &want, now_usec(CLOCK_BOOTTIME), false, &err);
+                async_done(c->n, r, &err, c);
+                return;
+        }
+        r = nft_apply_async(c->n, c->e, &want, now_usec(CLOCK_BOOTTIME), false, async_done, c, &err);
+        c->blocked = MAX(c->blocked, now_usec(CLOCK_MONOTONIC) - c->started);
+        /* In flight from here: what the call itself took, the loop could not tick in. */
+        c->started = now_usec(CLOCK_MONOTONIC);
+        if (r < 0)
+                async_done(c->n, r, &err, c);
+}
+
+static int on_async_tick(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct async_ctx *c = userdata;
+
+        c->ticks += c->in_flight;
+        return sd_event_source_set_time_relative(s, 5 * USEC_PER_MSEC);
+}
+
+static int on_async_start(sd_event_source *s, void *userdata) {
+        async_next(userdata);
+        return 0;
+}
+
+static int run_async(struct nft *n, struct spec *a, struct spec *b, unsigned count, bool sync) {
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        struct async_ctx c = { .n = n, .specs = { a, b }, .left = count, .sync = sync,
+                               .base = now_usec(CLOCK_BOOTTIME) };
+        sd_event_source *tick = NULL;
+        int r;
+
+        r = sd_event_new(&e);
+        if (r < 0)
+                return r;
+        c.e = e;
+        r = sd_event_add_time_relative(e, &tick, CLOCK_MONOTONIC, 5 * USEC_PER_MSEC, 1, on_async_tick, &c);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(tick, SD_EVENT_ON);
+        if (r >= 0)
+                r = sd_event_add_defer(e, NULL, on_async_start, &c);
+        if (r >= 0)
+                r = sd_event_loop(e);
+        sd_event_source_disable_unref(tick);
+        printf("committed %u failed %u ticks %u longest %.1f blocked %.1f total %.1f\n", c.committed, c.failed,
+               c.ticks, (double) c.longest / 1000.0, (double) c.blocked / 1000.0, (double) c.total / 1000.0);
+        return r < 0 ? r : c.failed ? -EIO : 0;
+}
+
+/* One changed element in a big set: the difference against a full refill of the same set. */
+static int run_bench_delta(struct nft *n, struct spec *a, struct spec *b, unsigned runs) {
+        _cleanup_free_ usec_t *td = calloc(runs ? runs : 1, sizeof(usec_t));
+        _cleanup_free_ usec_t *tr = calloc(runs ? runs : 1, sizeof(usec_t));
+        _cleanup_free_ usec_t *bd = calloc(runs ? runs : 1, sizeof(usec_t));
+        _cleanup_free_ usec_t *br = calloc(runs ? runs : 1, sizeof(usec_t));
+        usec_t base = now_usec(CLOCK_BOOTTIME);
+        struct nft_ruleset want;
+        struct nft_error err;
+        int r;
+
+        if (!td || !tr || !bd || !br || runs == 0)
+                return -ENOMEM;
+        spec_ruleset(a, base, 0, &want);
+        r = report(nft_apply(n, &want, now_usec(CLOCK_BOOTTIME), false, &err), &err);
+        if (r < 0)
+                return r;
+        for (unsigned i = 0; i < 2 * runs; i++) {
+                bool refill = i >= runs;
+                struct spec *s = refill ? a : (i % 2 == 0 ? b : a);
+                usec_t start, now = now_usec(CLOCK_BOOTTIME);
+
+                spec_ruleset(s, base, 0, &want);
+                start = now_usec(CLOCK_MONOTONIC);
+                r = report(nft_apply(n, &want, now, refill, &err), &err);
+                if (r < 0)
+                        return r;
+                (refill ? tr : td)[i % runs] = now_usec(CLOCK_MONOTONIC) - start;
+                (refill ? br : bd)[i % runs] = n->stats.bytes;
+        }
+        qsort(td, runs, sizeof(*td), compare_usec);
+        qsort(tr, runs, sizeof(*tr), compare_usec);
+        qsort(bd, runs, sizeof(*bd), compare_usec);
+        qsort(br, runs, sizeof(*br), compare_usec);
+        printf("delta %.3f %" PRIu64 " refill %.3f %" PRIu64 "\n", (double) td[runs / 2] / 1000.0, bd[runs / 2],
+               (double) tr[runs / 2] / 1000.0, br[runs / 2]);
         return 0;
 }
 
@@ -488,6 +660,14 @@ int main(int argc, char *argv[]) {
                 return 1;
         }
         nft_set_leftover_callback(n, on_leftover, NULL);
+        driver_nft = n;
+        {
+                const char *u = getenv("NFT_DRIVER_UPDATE");
+                if (u && streq(u, "replace"))
+                        n->update_in_place = false;
+                else if (u && streq(u, "in-place"))
+                        n->update_in_place = true;
+        }
         if (streq(mode, "apply") || streq(mode, "force")) {
                 /* Expiries count from the start, so the same spec twice is the same content
                  * and its timeouts shrink from one apply to the next. */
@@ -497,6 +677,10 @@ int main(int argc, char *argv[]) {
                         usec_t now;
                         if (strncmp(argv[i], "sleep=", 6) == 0) {
                                 sleep((unsigned) atoi(argv[i] + 6));
+                                continue;
+                        }
+                        if (strncmp(argv[i], "msleep=", 7) == 0) {
+                                usleep((useconds_t) atoi(argv[i] + 7) * 1000);
                                 continue;
                         }
                         if (strncmp(argv[i], "run=", 4) == 0) {
@@ -530,9 +714,22 @@ int main(int argc, char *argv[]) {
         } else if (streq(mode, "enobufs")) {
                 parse_spec(argv[2], &s);
                 r = run_enobufs(n, &s);
+        } else if (streq(mode, "async") && argc >= 5) {
+                static struct spec s2;
+                parse_spec(argv[2], &s);
+                parse_spec(argv[3], &s2);
+                r = run_async(n, &s, &s2, (unsigned) atoi(argv[4]), argc >= 6 && streq(argv[5], "sync"));
+                spec_free(&s2);
+        } else if (streq(mode, "bench-delta") && argc >= 5) {
+                static struct spec s2;
+                parse_spec(argv[2], &s);
+                parse_spec(argv[3], &s2);
+                r = run_bench_delta(n, &s, &s2, (unsigned) atoi(argv[4]));
+                spec_free(&s2);
         } else if (streq(mode, "bench") && argc >= 4) {
                 parse_spec(argv[2], &s);
-                r = run_bench(n, &s, (unsigned) atoi(argv[3]), argc >= 5 && streq(argv[4], "monitor"));
+                r = run_bench(n, &s, (unsigned) atoi(argv[3]), argc >= 5 && streq(argv[4], "monitor"),
+                              argc >= 5 && streq(argv[4], "fresh"));
         } else
                 die("unknown mode");
         spec_free(&s);

@@ -51,12 +51,18 @@ expect_eq "csall_v6" "$(set_json inet allowlistd csall_v6 | jq -c '[.type, .flag
 expect_eq "stat_v4" "$(set_json inet allowlistd stat_v4 | jq -c '[.type, .flags, .comment]')" \
         '["ipv4_addr",["interval","timeout"],"static prefixes"]'
 
-# elements and timeouts: the second content went in 2 s after the first, with the same expiries
+# elements and timeouts: the second content went in 2 s after the first, with the same expiries:
+# 192.0.2.1 and .7 were not sent again (only the difference is: 192.0.2.8), so they keep their
+# timeouts and expire 2 s sooner; 192.0.2.8 came in with the time it had left
 expect_eq "csall_v4 elements" "$(elements inet allowlistd csall_v4 | tr '\n' ' ')" "192.0.2.1 192.0.2.7 192.0.2.8 "
-t1=$(set_json inet allowlistd csall_v4 | jq '.elem[] | select(.elem.val == "192.0.2.1") | .elem.timeout')
-t7=$(set_json inet allowlistd csall_v4 | jq '.elem[] | select(.elem.val == "192.0.2.7") | .elem.timeout')
-[ "$t1" -ge 3596 ] && [ "$t1" -le 3598 ] || fail "timeout of 192.0.2.1 is $t1, expected 3600 minus the 2 s that passed"
-[ "$t7" -ge 26 ] && [ "$t7" -le 28 ] || fail "timeout of 192.0.2.7 is $t7, expected 30 minus 2"
+t1=$(set_json inet allowlistd csall_v4 | jq '.elem[] | select(.elem.val == "192.0.2.1") | .elem.expires')
+t7=$(set_json inet allowlistd csall_v4 | jq '.elem[] | select(.elem.val == "192.0.2.7") | .elem.expires')
+t8=$(set_json inet allowlistd csall_v4 | jq '.elem[] | select(.elem.val == "192.0.2.8") | .elem.timeout')
+[ "$t1" -ge 3596 ] && [ "$t1" -le 3598 ] || fail "192.0.2.1 expires in $t1 s, expected 3600 minus the 2 s that passed"
+expect_eq "192.0.2.1 timeout" "$(set_json inet allowlistd csall_v4 |
+        jq '.elem[] | select(.elem.val == "192.0.2.1") | .elem.timeout')" 3600
+[ "$t7" -ge 26 ] && [ "$t7" -le 28 ] || fail "192.0.2.7 expires in $t7 s, expected 30 minus 2"
+[ "$t8" -ge 27 ] && [ "$t8" -le 29 ] || fail "timeout of 192.0.2.8 is $t8, expected 30 minus 2"
 expect_eq "csall_v6 elements" "$(elements inet allowlistd csall_v6)" "2001:db8::1"
 expect_eq "stat_v4 elements" "$(elements inet allowlistd stat_v4 | tr '\n' ' ')" "10.0.0.0/8 192.0.2.9 255.255.255.0/24 "
 expect_eq "static entries have no timeout" \

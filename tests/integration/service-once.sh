@@ -145,11 +145,11 @@ add set inet allowlistd gb_v4 { type ipv4_addr; flags timeout; comment "gb (b.ve
 add set inet allowlistd gb_v6 { type ipv6_addr; flags timeout; comment "gb (b.vendor.test)"; }
 add chain inet allowlistd allowlistd
 flush set inet allowlistd ga_v4
-add element inet allowlistd ga_v4 { 192.0.2.1 timeout 60s }
+add element inet allowlistd ga_v4 { 192.0.2.1 timeout 60s comment "a.vendor.test" }
 flush set inet allowlistd ga_v6
-add element inet allowlistd ga_v6 { 2001:db8::1 timeout 60s }
+add element inet allowlistd ga_v6 { 2001:db8::1 timeout 60s comment "a.vendor.test" }
 flush set inet allowlistd gb_v4
-add element inet allowlistd gb_v4 { 198.51.100.2 timeout 120s, 198.51.100.3 timeout 120s }
+add element inet allowlistd gb_v4 { 198.51.100.2 timeout 120s comment "b.vendor.test", 198.51.100.3 timeout 120s comment "b.vendor.test" }
 flush set inet allowlistd gb_v6
 flush chain inet allowlistd allowlistd
 add rule inet allowlistd allowlistd ip daddr @ga_v4 tcp dport 443 counter accept comment "ga"

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The pure parts of the nft module: timeouts, comments, the element walk, port merging and
- * the --dry-run script. The kernel side is covered by tests/integration/nft-*.sh. */
+/* The pure parts of the nft module: timeouts, comments, the element walk, port merging, the
+ * --dry-run script and the difference of a set's content (built into a batch, never sent). The kernel side is covered by tests/integration/nft-*.sh. */
 #include <arpa/inet.h>
 #include <libnftnl/udata.h>
 #include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
 
 #include "nft-internal.h"
 
@@ -200,6 +202,221 @@ static void test_owner_mark(void) {
         nftnl_udata_buf_free(ud);
 }
 
+/* Elements of each kind in the batch's element messages: deleted, added, added with an
+ * expiration (extended in place). */
+static void count_batch(const struct nft *n, size_t size, size_t *del, size_t *add, size_t *in_place) {
+        int len = (int) size;
+
+        *del = *add = *in_place = 0;
+        for (const struct nlmsghdr *nlh = (const struct nlmsghdr *) n->batch; mnl_nlmsg_ok(nlh, len);
+             nlh = mnl_nlmsg_next(nlh, &len)) {
+                uint16_t type = NFNL_MSG_TYPE(nlh->nlmsg_type);
+                const struct nlattr *a, *e, *x;
+
+                if (type != NFT_MSG_NEWSETELEM && type != NFT_MSG_DELSETELEM)
+                        continue;
+                mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg)) {
+                        if (mnl_attr_get_type(a) != NFTA_SET_ELEM_LIST_ELEMENTS)
+                                continue;
+                        mnl_attr_for_each_nested(e, a) {
+                                bool expiration = false;
+                                mnl_attr_for_each_nested(x, e)
+                                        expiration = expiration || mnl_attr_get_type(x) == NFTA_SET_ELEM_EXPIRATION;
+                                if (type == NFT_MSG_DELSETELEM)
+                                        (*del)++;
+                                else
+                                        (*add)++;
+                                *in_place += expiration;
+                        }
+                }
+        }
+}
+
+/* The difference of two sets against a simple model, on random contents: what is sent, in
+ * which order, and what is recorded as the kernel's content afterwards. */
+static void test_set_content(void) {
+        const usec_t now = 1000 * USEC_PER_SEC;
+        const usec_t expiries[] = { USEC_INFINITY, now + 3600 * USEC_PER_SEC, now + 7200 * USEC_PER_SEC,
+                                    now + 5 * USEC_PER_SEC /* within the margin */ };
+        unsigned seed = 1, again_rounds = 0;
+
+        for (int round = 0; round < 2000; round++) {
+                struct nft n = { .seq = 1 };
+                struct nft_batch b;
+                struct nft_element old[64], want[64];
+                size_t n_old = 0, n_want = 0, del, add, in_place;
+                size_t e_added = 0, e_deleted = 0, e_updated = 0, e_in_place = 0, e_del_msgs = 0, e_ghosts = 0;
+                bool e_again = false, may_in_place = round % 2 == 0;
+                struct nft_set_content c;
+                int r;
+
+                for (unsigned k = 0; k < 1 + (unsigned) round % 64; k++) {
+                        char text[32];
+                        unsigned v = (unsigned) rand_r(&seed);
+                        bool in_old = v % 2 == 0;
+                        usec_t e = expiries[(v / 2) % 16 == 0 ? 3 : (v / 32) % 3];
+
+                        snprintf(text, sizeof(text), "192.0.2.%u", k);
+                        if (in_old)
+                                old[n_old++] = elem(text, 32, e);
+                        /* Kept (same expiry or another), vanished, or new. */
+                        if ((v / 128) % 3 != 0)
+                                want[n_want++] = elem(text, 32, in_old && (v / 384) % 2 == 0 ? e :
+                                                                expiries[(v / 768) % 3]);
+                }
+                /* The model. */
+                for (size_t i = 0, j = 0; i < n_old || j < n_want;) {
+                        int cmp = i == n_old ? 1 : j == n_want ? -1 :
+                                  memcmp(old[i].addr.u.bytes, want[j].addr.u.bytes, 4);
+                        bool near = old[i < n_old ? i : 0].expiry != USEC_INFINITY &&
+                                    old[i < n_old ? i : 0].expiry <= now + NFT_EXPIRY_MARGIN_USEC;
+                        if (cmp < 0) {
+                                if (!near)
+                                        e_deleted++, e_del_msgs++;
+                                else
+                                        e_ghosts++;
+                                i++;
+                        } else if (cmp > 0) {
+                                e_added++;
+                                j++;
+                        } else {
+                                if (old[i].expiry != want[j].expiry) {
+                                        e_updated++;
+                                        if (may_in_place && old[i].expiry != USEC_INFINITY &&
+                                            want[j].expiry != USEC_INFINITY)
+                                                e_in_place++;
+                                        else if (near)
+                                                e_again = true;
+                                        else
+                                                e_del_msgs++;
+                                }
+                                i++, j++;
+                        }
+                }
+
+                /* What the kernel holds: the old content as a refill records it. */
+                ASSERT_EQ(nft_batch_init(&b, &n, NFPROTO_INET, "t", NULL), 0);
+                c = (struct nft_set_content) { .set = "s_v4", .af = AF_INET, .refill = true, .now = now,
+                                               .elements = old, .n_elements = n_old };
+                ASSERT_EQ(nft_batch_set_content(&b, &c), 0);
+                ASSERT_EQ(c.n_applied, n_old);
+                ASSERT_EQ(c.added, n_old);
+                nft_batch_done(&b);
+
+                ASSERT_EQ(nft_batch_init(&b, &n, NFPROTO_INET, "t", NULL), 0);
+                {
+                        size_t size0 = b.size;
+                        struct nft_set_content d = { .set = "s_v4", .af = AF_INET, .in_place = may_in_place,
+                                                     .now = now, .elements = want, .n_elements = n_want,
+                                                     .old = c.applied, .n_old = c.n_applied };
+                        r = nft_batch_set_content(&b, &d);
+                        again_rounds += e_again;
+                        if (e_again) {
+                                ASSERT_EQ(r, -EAGAIN);
+                                ASSERT_EQ(b.size, size0); /* nothing of it left in the batch */
+                        } else {
+                                bool adds_begun = false;
+                                ASSERT_EQ(r, 0);
+                                ASSERT_EQ(d.added, e_added);
+                                ASSERT_EQ(d.deleted, e_deleted);
+                                ASSERT_EQ(d.updated, e_updated);
+                                count_batch(&n, b.size, &del, &add, &in_place);
+                                ASSERT_EQ(del, e_del_msgs);
+                                ASSERT_EQ(add, e_added + e_updated);
+                                ASSERT_EQ(in_place, e_in_place);
+                                /* Deletions before additions. */
+                                for (size_t i = 0; i < b.n_msgs; i++) {
+                                        adds_begun = adds_begun || b.msgs[i].op == NFT_OP_ADD_ELEMENTS;
+                                        if (b.msgs[i].op == NFT_OP_DEL_ELEMENTS)
+                                                ASSERT_EQ(adds_begun, false);
+                                }
+                                /* Recorded: exactly the wanted content, and the vanished
+                                 * elements left to their timeouts as ghosts. */
+                                ASSERT_EQ(d.n_applied, n_want + e_ghosts);
+                                for (size_t i = 0, j = 0; i < d.n_applied; i++) {
+                                        const struct nft_applied *a =
+                                                (const void *) (d.applied + i * nft_applied_stride(AF_INET));
+                                        if (a->ghost) {
+                                                e_ghosts--;
+                                                continue;
+                                        }
+                                        ASSERT_EQ(memcmp(a->key, want[j].addr.u.bytes, 4), 0);
+                                        ASSERT_EQ(a->expiry == want[j].expiry, true);
+                                        ASSERT_EQ(a->prefixlen, 32);
+                                        j++;
+                                }
+                                ASSERT_EQ(e_ghosts, 0);
+                        }
+                        free(d.applied);
+                }
+                nft_batch_done(&b);
+                free(c.applied);
+                free(n.batch);
+        }
+        /* Both outcomes were exercised. */
+        ASSERT_EQ(again_rounds > 100 && again_rounds < 1900, true);
+}
+
+/* An element left to its timeout comes back before the timeout surely ran out: it may still be
+ * in the kernel, where a plain add would change nothing. In place it is added with an
+ * expiration; without, the set is refilled. Long after, it is forgotten. */
+static void test_ghost(void) {
+        const usec_t now = 1000 * USEC_PER_SEC, soon = now + 2 * USEC_PER_SEC;
+        struct nft_element e1[] = { elem("192.0.2.1", 32, now + 3600 * USEC_PER_SEC), elem("192.0.2.2", 32, soon) };
+        struct nft_element e2[] = { elem("192.0.2.1", 32, now + 3600 * USEC_PER_SEC) };
+        struct nft_element e3[] = { elem("192.0.2.1", 32, now + 3600 * USEC_PER_SEC),
+                                    elem("192.0.2.2", 32, now + 7200 * USEC_PER_SEC) };
+
+        for (int in_place = 0; in_place < 2; in_place++) {
+                struct nft n = { .seq = 1 };
+                struct nft_batch b;
+                struct nft_set_content c1 = { .set = "s", .af = AF_INET, .refill = true, .now = now,
+                                              .elements = e1, .n_elements = 2 };
+                struct nft_set_content c2 = { .set = "s", .af = AF_INET, .in_place = in_place, .now = soon,
+                                              .elements = e2, .n_elements = 1 };
+                struct nft_set_content c3 = { .set = "s", .af = AF_INET, .in_place = in_place, .now = soon,
+                                              .elements = e3, .n_elements = 2 };
+                struct nft_set_content c4 = { .set = "s", .af = AF_INET, .in_place = in_place,
+                                              .now = soon + NFT_GHOST_USEC, .elements = e2, .n_elements = 1 };
+                size_t del, add, inp;
+
+                ASSERT_EQ(nft_batch_init(&b, &n, NFPROTO_INET, "t", NULL), 0);
+                ASSERT_EQ(nft_batch_set_content(&b, &c1), 0);
+                nft_batch_done(&b);
+                /* 192.0.2.2 vanishes at its expiry: not deleted, remembered. */
+                ASSERT_EQ(nft_batch_init(&b, &n, NFPROTO_INET, "t", NULL), 0);
+                c2.old = c1.applied, c2.n_old = c1.n_applied;
+                ASSERT_EQ(nft_batch_set_content(&b, &c2), 0);
+                ASSERT_EQ(c2.deleted, 0);
+                ASSERT_EQ(c2.n_applied, 2);
+                nft_batch_done(&b);
+                /* It comes back at once. */
+                ASSERT_EQ(nft_batch_init(&b, &n, NFPROTO_INET, "t", NULL), 0);
+                c3.old = c2.applied, c3.n_old = c2.n_applied;
+                if (in_place) {
+                        ASSERT_EQ(nft_batch_set_content(&b, &c3), 0);
+                        count_batch(&n, b.size, &del, &add, &inp);
+                        ASSERT_EQ(del, 0);
+                        ASSERT_EQ(add, 1);
+                        ASSERT_EQ(inp, 1);
+                        ASSERT_EQ(c3.n_applied, 2);
+                } else
+                        ASSERT_EQ(nft_batch_set_content(&b, &c3), -EAGAIN);
+                nft_batch_done(&b);
+                /* Long after, the ghost is gone. */
+                ASSERT_EQ(nft_batch_init(&b, &n, NFPROTO_INET, "t", NULL), 0);
+                c4.old = c2.applied, c4.n_old = c2.n_applied;
+                ASSERT_EQ(nft_batch_set_content(&b, &c4), 0);
+                ASSERT_EQ(c4.n_applied, 1);
+                nft_batch_done(&b);
+                free(c1.applied);
+                free(c2.applied);
+                free(c3.applied);
+                free(c4.applied);
+                free(n.batch);
+        }
+}
+
 int main(void) {
         test_timeout();
         test_comment();
@@ -207,5 +424,7 @@ int main(void) {
         test_ports();
         test_script();
         test_owner_mark();
+        test_set_content();
+        test_ghost();
         return 0;
 }
