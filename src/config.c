@@ -35,6 +35,9 @@
 #define VALIDITY_MAX (365 * USEC_PER_DAY)
 #define MAX_ADDRESSES_LIMIT 65536
 #define SECTION_NAME_MAX 256
+#define SNOOP_SERVERS_MAX 32
+#define SNOOP_HOLD_MAX_LIMIT (10 * USEC_PER_SEC)
+#define MAX_SNOOPED_LIMIT 1000000
 #define KEYS_MAX 64             /* size of the key table, checked below */
 
 enum section_kind {
@@ -442,6 +445,91 @@ static int parse_max_addresses(struct file_ctx *fc, const struct key *k, const c
         return 0;
 }
 
+static int parse_snoop_queue(struct file_ctx *fc, const struct key *k, const char *value, void *field) {
+        uint16_t *q = field;
+        unsigned long v;
+        char *end;
+
+        errno = 0;
+        v = all_digits(value, strlen(value)) ? strtoul(value, &end, 10) : ULONG_MAX;
+        if (errno != 0 || v > 65535) {
+                file_error(fc, "bad snoop_queue '%s'; write a queue number from 0 to 65535", value);
+                return -EINVAL;
+        }
+        *q = (uint16_t) v;
+        return 0;
+}
+
+/* A reply held longer than a client's own DNS timeout (1 s is the first retry of glibc's
+ * resolver at its default 5 s) would only make it ask again. */
+static int parse_snoop_hold_max(struct file_ctx *fc, const struct key *k, const char *value, void *field) {
+        size_t n = strlen(value);
+        usec_t *d = field;
+        usec_t v = 0;
+        int r;
+
+        /* Durations elsewhere are whole seconds and up; this one is worth milliseconds too. */
+        if (n > 2 && n <= 7 && streq(value + n - 2, "ms") && all_digits(value, n - 2)) {
+                v = strtoull(value, NULL, 10) * USEC_PER_MSEC;
+                r = 0;
+        } else
+                r = parse_duration(value, &v);
+        if (r < 0 || v == 0 || v > SNOOP_HOLD_MAX_LIMIT) {
+                file_error(fc, "bad snoop_hold_max '%s'; write a duration from 1ms to 10s, such as 1s or 500ms", value);
+                return -EINVAL;
+        }
+        *d = v;
+        return 0;
+}
+
+static int parse_max_snooped(struct file_ctx *fc, const struct key *k, const char *value, void *field) {
+        unsigned *u = field;
+        unsigned long v;
+        char *end;
+
+        errno = 0;
+        v = all_digits(value, strlen(value)) ? strtoul(value, &end, 10) : 0;
+        if (errno != 0 || v < 1 || v > MAX_SNOOPED_LIMIT) {
+                file_error(fc, "bad max_snooped '%s'; write a number from 1 to %d", value, MAX_SNOOPED_LIMIT);
+                return -EINVAL;
+        }
+        *u = (unsigned) v;
+        return 0;
+}
+
+static void add_snoop_server(struct file_ctx *fc, const struct key *k, const char *word) {
+        struct config *c = fc->p->config;
+        struct ip_addr a;
+
+        if (addr_parse(word, &a) < 0 || a.prefixlen != (a.family == AF_INET ? 32 : 128)) {
+                file_error(fc, "bad snoop_servers entry '%s'; write the IPv4 or IPv6 address of a DNS resolver (192.0.2.53, 2001:db8::53)",
+                           word);
+                return;
+        }
+        for (size_t i = 0; i < c->n_snoop_servers; i++)
+                if (addr_compare(&c->snoop_servers[i], &a) == 0) {
+                        file_error(fc, "snoop_servers lists %s twice; remove one", word);
+                        return;
+                }
+        if (c->n_snoop_servers >= SNOOP_SERVERS_MAX) {
+                file_error(fc, "too many snoop_servers (at most %d)", SNOOP_SERVERS_MAX);
+                return;
+        }
+        /* Grows by one: at most SNOOP_SERVERS_MAX entries. */
+        struct ip_addr *t = realloc(c->snoop_servers, (c->n_snoop_servers + 1) * sizeof(*t));
+        if (!t) {
+                parser_oom(fc->p);
+                return;
+        }
+        c->snoop_servers = t;
+        c->snoop_servers[c->n_snoop_servers++] = a;
+}
+
+static int parse_snoop_servers(struct file_ctx *fc, const struct key *k, const char *value, void *field) {
+        for_each_word(fc, k, value, true, add_snoop_server);
+        return 0;
+}
+
 static int parse_bool_key(struct file_ctx *fc, const struct key *k, const char *value, void *field) {
         bool *b = field;
 
@@ -813,6 +901,11 @@ static const struct key keys[] = {
         DAEMON_KEY("max_addresses", parse_max_addresses, max_addresses, false),
         DAEMON_KEY("allow_private", parse_bool_key, allow_private, false),
         DAEMON_KEY("on_exit", parse_on_exit, on_exit, false),
+        DAEMON_KEY("snoop", parse_bool_key, snoop, false),
+        DAEMON_KEY("snoop_queue", parse_snoop_queue, snoop_queue, false),
+        DAEMON_KEY("snoop_servers", parse_snoop_servers, snoop_servers, true),
+        DAEMON_KEY("snoop_hold_max", parse_snoop_hold_max, snoop_hold_max, false),
+        DAEMON_KEY("max_snooped", parse_max_snooped, max_snooped, false),
         GROUP_KEY("hosts", parse_hosts, hosts, true),
         GROUP_KEY("addresses", parse_addresses, addresses, true),
         GROUP_KEY("allow", parse_allow, allow, true),
@@ -1374,14 +1467,15 @@ static void check_group(struct parser *p, struct group *g, struct group_extra *x
                                      g->name, family_name(g->family));
         }
 
-        if (g->n_hosts == 0 && g->n_addresses == 0) {
+        /* With snoop=yes, domains= alone is a destination: DNS replies fill the sets. */
+        if (g->n_hosts == 0 && g->n_addresses == 0 && !(c->snoop && g->n_domains > 0)) {
                 if (x->hosts_empty)
                         /* An explicit "hosts =": a profile the operator has to complete. */
                         g->needs_hosts = true;
                 else
                         parser_error(p, g->file, g->line,
-                                     "group '%s' has no hosts and no addresses; give it at least one destination in hosts= or addresses=",
-                                     g->name);
+                                     "group '%s' has no hosts and no addresses; give it at least one destination in hosts= or addresses=%s",
+                                     g->name, g->n_domains > 0 ? ", or set snoop = yes to learn its domains= from DNS replies" : "");
         }
 
         /* Never later than validity/2, so an address is re-confirmed at least once before the
@@ -1397,7 +1491,17 @@ static void check_group(struct parser *p, struct group *g, struct group_extra *x
 
 static void check_daemon(struct parser *p) {
         const struct config *c = p->config;
-        char d1[DURATION_MAX], d2[DURATION_MAX];
+        char d1[DURATION_MAX], d2[DURATION_MAX], a[ADDR_STRLEN];
+        size_t iservers = key_index("snoop_servers");
+
+        /* The rules of an ip or ip6 table see one family only. */
+        for (size_t i = 0; i < c->n_snoop_servers; i++)
+                if ((c->table_family == NFPROTO_IPV4 && c->snoop_servers[i].family != AF_INET) ||
+                    (c->table_family == NFPROTO_IPV6 && c->snoop_servers[i].family != AF_INET6))
+                        parser_error(p, p->daemon_file, p->daemon_key_line[iservers],
+                                     "snoop_servers lists %s, but table %s %s sees only %s packets; remove it or use table = inet %s",
+                                     addr_to_string(&c->snoop_servers[i], a), c->table_family == NFPROTO_IPV4 ? "ip" : "ip6",
+                                     c->table, c->table_family == NFPROTO_IPV4 ? "IPv4" : "IPv6", c->table);
         size_t imin = key_index("retry_min"), imax = key_index("retry_max");
 
         if (c->retry_min > c->retry_max)
@@ -1432,6 +1536,7 @@ struct config *config_free(struct config *c) {
         free(c->state_file);
         free(c->metrics_file);
         free(c->product_dir);
+        free(c->snoop_servers);
         for (size_t i = 0; i < c->n_products; i++)
                 free(c->products[i]);
         free(c->products);
@@ -1455,6 +1560,8 @@ static int config_new(const char *path, struct config **ret) {
                 .max_addresses = 256,
                 .allow_private = false,
                 .on_exit = ON_EXIT_KEEP,
+                .snoop_hold_max = USEC_PER_SEC,
+                .max_snooped = 4096,
         };
         c->path = strdup(path);
         c->table = strdup("allowlistd");
@@ -1570,6 +1677,21 @@ bool group_equal(const struct group *a, const struct group *b) {
         return true;
 }
 
+bool domain_matches(const char *domain, const char *name) {
+        size_t nd = strlen(domain), nn = strlen(name);
+
+        /* At least one label and its dot before the domain: "evilsenso.cloud" and "senso.cloud"
+         * itself do not match "senso.cloud". */
+        return nd > 0 && nn > nd + 1 && name[nn - nd - 1] == '.' && strcasecmp(name + nn - nd, domain) == 0;
+}
+
+bool group_matches_name(const struct group *g, const char *name) {
+        for (size_t i = 0; i < g->n_domains; i++)
+                if (domain_matches(g->domains[i], name))
+                        return true;
+        return false;
+}
+
 bool group_static_covers(const struct group *g, const struct ip_addr *a) {
         size_t lo = 0, hi = g->n_addresses;
 
@@ -1629,7 +1751,9 @@ void config_print_summary(const struct config *c, FILE *f) {
                 incomplete += g->needs_hosts;
         }
 
-        if (domains > 0 || incomplete > 0) {
+        /* Without snooping nothing learns the names below a domain: say so, it is a gap in
+         * the allow-list. With it, say where they come from. */
+        if ((domains > 0 && !c->snoop) || incomplete > 0) {
                 fprintf(f, "Not enforced by periodic resolution:\n");
                 for (size_t i = 0; i < c->n_groups; i++) {
                         const struct group *g = &c->groups[i];
@@ -1637,15 +1761,21 @@ void config_print_summary(const struct config *c, FILE *f) {
                         if (g->needs_hosts)
                                 fprintf(f, "  %s: no destinations: add the hosts your %s%sinstallation uses\n",
                                         g->name, g->product ? g->product : "", g->product ? " " : "");
-                        for (size_t j = 0; j < g->n_domains; j++)
+                        for (size_t j = 0; j < g->n_domains && !c->snoop; j++)
                                 fprintf(f, "  %s: *.%s\n", g->name, g->domains[j]);
                 }
         }
+        if (domains > 0 && c->snoop) {
+                fprintf(f, "Enforced by DNS snooping (queue %u):\n", c->snoop_queue);
+                for (size_t i = 0; i < c->n_groups; i++)
+                        for (size_t j = 0; j < c->groups[i].n_domains; j++)
+                                fprintf(f, "  %s: *.%s\n", c->groups[i].name, c->groups[i].domains[j]);
+        }
 
-        fprintf(f, "%zu %s, %zu %s, %zu static %s, %zu allow %s, %zu %s not enforced; table %s %s, %s%s\n",
+        fprintf(f, "%zu %s, %zu %s, %zu static %s, %zu allow %s, %zu %s %s; table %s %s, %s%s\n",
                 c->n_groups, plural(c->n_groups, "group", "groups"), hosts, plural(hosts, "host", "hosts"),
                 statics, plural(statics, "entry", "entries"), rules, plural(rules, "rule", "rules"), domains,
-                plural(domains, "domain", "domains"),
+                plural(domains, "domain", "domains"), c->snoop ? "snooped" : "not enforced",
                 c->table_family == NFPROTO_IPV4 ? "ip" : c->table_family == NFPROTO_IPV6 ? "ip6" : "inet", c->table,
                 c->chain ? "chain " : "no chain (sets only)", c->chain ? c->chain : "");
 }

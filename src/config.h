@@ -38,7 +38,8 @@ struct group {
         size_t n_addresses_covered;
         struct port_range *allow;
         size_t n_allow;
-        char **domains;    /* recorded, not enforced: wildcard domains of the vendor documents */
+        char **domains;    /* wildcard domains of the vendor documents: enforced by DNS snooping
+                            * when snoop=yes, only reported otherwise */
         size_t n_domains;
         usec_t validity;   /* default 1h */
         usec_t refresh;    /* 0 = auto */
@@ -67,6 +68,12 @@ struct config {
         unsigned max_addresses; /* per host and family, 256 */
         bool allow_private;
         enum on_exit_action on_exit;
+        bool snoop;               /* learn domains= from DNS replies queued to snoop_queue */
+        uint16_t snoop_queue;     /* NFQUEUE number, 0 */
+        struct ip_addr *snoop_servers; /* only replies from these (none: from any resolver) */
+        size_t n_snoop_servers;
+        usec_t snoop_hold_max;    /* 1s: longest a reply is held for its transaction */
+        unsigned max_snooped;     /* per group, 4096 */
         struct group *groups;
         size_t n_groups;
 };
@@ -97,6 +104,13 @@ bool group_static_covers(const struct group *g, const struct ip_addr *a);
 
 /* True when both groups would produce the same kernel objects and ledger semantics. */
 bool group_equal(const struct group *a, const struct group *b);
+
+/* True when name lies below domain (one or more labels more, on a label boundary; not the
+ * domain itself). Both lower-case without trailing dot, as config and the DNS parser keep them. */
+bool domain_matches(const char *domain, const char *name);
+
+/* True when name lies below one of g's domains=. */
+bool group_matches_name(const struct group *g, const char *name);
 
 /* True for a group name the grammar accepts: [a-z][a-z0-9_-]{0,30}. */
 bool group_name_valid(const char *s);

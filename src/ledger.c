@@ -9,7 +9,7 @@
  * index instead of a string. A group may have thousands of hosts, so names are found by a
  * binary search over an index sorted by name, and each host keeps the list of its addresses
  * (unordered), so its count and earliest expiry cost a walk over its own addresses: an answer
- * never walks all hosts or all addresses. Names no entry refers to any more are kept; they are
+ * never walks all hosts or all addresses. Names no entry refers to any more are forgotten once
  * bounded by the hosts configured (plus those a state file restores). */
 struct ledger_host {
         char *name;
@@ -572,6 +572,53 @@ fail:
         return r;
 }
 
+/* Drops the names no entry refers to any more and renumbers the rest, once they are the
+ * majority: names learned from DNS replies come and go by the thousand, configured ones stay. */
+static void hosts_compact(struct ledger *l) {
+        _cleanup_free_ uint32_t *map = NULL;
+        size_t before = l->n_hosts, w = 0;
+        uint32_t kept = 0;
+
+        if (l->n_hosts <= 64 || l->n_hosts <= 2 * l->n_entries)
+                return;
+        map = malloc(before * sizeof(*map));
+        if (!map)
+                return; /* only memory not given back yet: try again next time */
+        for (size_t i = 0; i < before; i++) {
+                if (l->hosts[i].count == 0) {
+                        free(l->hosts[i].name);
+                        free(l->hosts[i].addrs);
+                        map[i] = UINT32_MAX;
+                        continue;
+                }
+                map[i] = kept;
+                l->hosts[kept++] = l->hosts[i];
+        }
+        l->n_hosts = kept;
+        for (size_t i = 0; i < l->n_entries; i++)
+                l->entries[i].host = map[l->entries[i].host];
+        /* The name index keeps its order: only the forgotten names leave it. */
+        for (size_t i = 0; i < before; i++)
+                if (map[l->by_name[i]] != UINT32_MAX)
+                        l->by_name[w++] = map[l->by_name[i]];
+}
+
+bool ledger_remove(struct ledger *l, const struct ip_addr *addr) {
+        bool found;
+        size_t i;
+
+        if (!l || !addr)
+                return false;
+        i = entry_search(l->entries, 0, l->n_entries, addr, &found);
+        if (!found)
+                return false;
+        host_remove_address(l, l->entries[i].host, addr);
+        memmove(&l->entries[i], &l->entries[i + 1], (l->n_entries - i - 1) * sizeof(*l->entries));
+        l->n_entries--;
+        hosts_compact(l);
+        return true;
+}
+
 size_t ledger_expire(struct ledger *l, usec_t now, ledger_entry_cb on_expired, void *userdata) {
         size_t removed = 0, w = 0;
 
@@ -601,6 +648,7 @@ size_t ledger_expire(struct ledger *l, usec_t now, ledger_entry_cb on_expired, v
                 l->hosts[i].count = 0;
         for (size_t i = 0; i < l->n_entries; i++)
                 host_add_address(l, l->entries[i].host, &l->entries[i].addr);
+        hosts_compact(l);
         return removed;
 }
 

@@ -66,6 +66,12 @@ int ledger_restore_many(struct ledger *l, const char *const *hosts, size_t n_hos
 /* Removes every entry with expiry <= now, calling on_expired (may be NULL) for each before it
  * goes. Returns how many were removed. */
 size_t ledger_expire(struct ledger *l, usec_t now, ledger_entry_cb on_expired, void *userdata);
+/* (Like ledger_remove(), it may forget names no entry refers to any more, renumbering host
+ * indices.) */
+
+/* Removes addr (whatever its expiry); names no entry refers to any more may be forgotten (host
+ * indices of entries change then). Returns whether it was there. */
+bool ledger_remove(struct ledger *l, const struct ip_addr *addr);
 
 /* Earliest expiry in the ledger, USEC_INFINITY when empty. O(N): not for every answer. */
 usec_t ledger_next_expiry(const struct ledger *l);

@@ -16,11 +16,13 @@
 #include "manager.h"
 #include "metrics.h"
 #include "nft.h"
+#include "nft-queue.h"
 #include "paths.h"
 #include "prioq.h"
 #include "reload.h"
 #include "resolver.h"
 #include "schedule.h"
+#include "snoop.h"
 #include "state.h"
 #include "status.h"
 
@@ -45,6 +47,13 @@
 
 struct manager;
 struct group_state;
+struct tc_lookup;
+
+/* Refused addresses already logged, so a hostile zone cannot flood the journal. */
+struct rejected_memory {
+        struct ip_addr addrs[REJECTED_MEMORY];
+        size_t n;
+};
 
 /* Kept small: there may be tens of thousands. */
 struct host {
@@ -77,6 +86,8 @@ struct group_state {
         size_t n_hosts;
         size_t added_logged; /* per answer, for ADDED_LOG_MAX */
         const char *answer_host;
+        bool snooped_full_said;   /* max_snooped reached: said once */
+        struct rejected_memory snoop_rejected; /* from snooped replies, for all names of the group */
 };
 
 struct manager {
@@ -88,6 +99,8 @@ struct manager {
         size_t n_groups;
         struct resolver *resolver;
         struct nft *nft;
+        struct snoop *snoop;     /* snoop=yes: the DNS reply queue */
+        struct tc_lookup *tc_lookups[16]; /* lookups of truncated snooped replies in flight */
         struct metrics *metrics;
         /* Every waiting host, earliest next_refresh first, behind one timer (chrony's scheduler
          * does the same): one event source and 16 bytes per host instead of a timer each. */
@@ -160,11 +173,16 @@ static void groups_free(struct group_state *groups, size_t n) {
         free(groups);
 }
 
+static void tc_lookups_free(struct manager *m);
+
 static void manager_free(struct manager *m) {
         if (!m)
                 return;
-        /* The resolver first: freeing it drops its pending callbacks into the hosts. */
+        /* The queue first: its replies get their verdicts before anything else goes. Then the
+         * resolver: freeing it drops its pending callbacks into the hosts. */
+        snoop_free(m->snoop);
         resolver_free(m->resolver);
+        tc_lookups_free(m);
         groups_free(m->groups, m->n_groups);
         prioq_free(m->refresh_queue);
         sd_event_source_disable_unref(m->refresh_timer);
@@ -552,6 +570,11 @@ struct restore_host {
 struct restore_records {
         struct ledger_entry *items;
         size_t n, allocated;
+        /* With snoop=yes, names below the group's domains= learned from DNS replies: they follow
+         * the configured hosts in the group's host numbering. A name may stand here more than once
+         * (records come in runs of one name; ledger_restore_many() interns each name once). */
+        char **learned;
+        size_t n_learned, allocated_learned;
 };
 
 struct restore {
@@ -590,13 +613,78 @@ static usec_t restore_to_realtime(const struct restore *rs, usec_t t) {
         return boottime_to_realtime_at(rs->now_b, rs->now_r, t);
 }
 
+static int restore_add(struct restore *rs, uint32_t group_index, uint32_t host_index,
+                       const struct state_address *a, usec_t expiry, usec_t last_seen) {
+        struct restore_records *records = &rs->groups[group_index];
+
+        if (grow_array((void **) &records->items, &records->allocated, records->n + 1, sizeof(*records->items)) < 0)
+                return -ENOMEM;
+        records->items[records->n++] = (struct ledger_entry) {
+                .addr = a->addr,
+                .host = host_index,
+                .expiry = expiry,
+                .last_seen = last_seen,
+        };
+        return 0;
+}
+
+/* Never longer than one validity from now: a gateway that boots with a wrong clock, or a
+ * validity= shortened since, must not make addresses permanent. */
+static usec_t restore_expiry(const struct restore *rs, const struct group_state *g, usec_t expiry_r) {
+        usec_t left = MIN(expiry_r - rs->now_r, g->config->validity);
+
+        return left > USEC_INFINITY - rs->now_b ? USEC_INFINITY - 1 : rs->now_b + left;
+}
+
+static usec_t restore_last_seen(const struct restore *rs, usec_t last_seen_r) {
+        return last_seen_r >= rs->now_r ? rs->now_b :
+               rs->now_b > rs->now_r - last_seen_r ? rs->now_b - (rs->now_r - last_seen_r) : 0;
+}
+
+/* A record of a name that is no configured host: kept when snoop=yes and the name is below the
+ * group's domains= (learned from a DNS reply), under the same rules as any other record. */
+static int restore_on_learned_address(struct restore *rs, const struct state_address *a) {
+        struct manager *m = rs->m;
+        struct restore_records *records;
+        struct group_state *g = NULL;
+        size_t gi;
+
+        for (gi = 0; m->config->snoop && gi < m->n_groups; gi++)
+                if (streq(m->groups[gi].config->name, a->group)) {
+                        g = &m->groups[gi];
+                        break;
+                }
+        if (!g || !group_matches_name(g->config, a->host) ||
+            !group_has_family(g->config, &a->addr) || !address_allowed(m->config, &a->addr)) {
+                rs->dropped++;
+                return 0;
+        }
+        records = &rs->groups[gi];
+        if (records->n_learned == 0 || !streq(records->learned[records->n_learned - 1], a->host)) {
+                char *name;
+
+                if (g->n_hosts + records->n_learned + 1 > UINT32_MAX)
+                        return -ENOMEM;
+                if (grow_array((void **) &records->learned, &records->allocated_learned, records->n_learned + 1,
+                               sizeof(*records->learned)) < 0)
+                        return -ENOMEM;
+                name = strdup(a->host);
+                if (!name)
+                        return -ENOMEM;
+                records->learned[records->n_learned++] = name;
+        }
+        return restore_add(rs, (uint32_t) gi, (uint32_t) (g->n_hosts + records->n_learned - 1), a,
+                           restore_expiry(rs, g, a->expiry), restore_last_seen(rs, a->last_seen));
+}
+
 static int restore_on_address(const struct state_address *a, void *userdata) {
         struct restore *rs = userdata;
         const struct restore_name *name = restore_find(rs, a->group, a->host);
-        struct restore_records *records;
         struct group_state *g;
         usec_t expiry, last_seen;
 
+        if (!name && a->expiry > rs->now_r)
+                return restore_on_learned_address(rs, a);
         if (!name || a->expiry <= rs->now_r) {
                 rs->dropped++;
                 return 0;
@@ -606,23 +694,10 @@ static int restore_on_address(const struct state_address *a, void *userdata) {
                 rs->dropped++;
                 return 0;
         }
-        /* Never longer than one validity from now: a gateway that boots with a wrong clock, or a
-         * validity= shortened since, must not make addresses permanent. */
-        expiry = MIN(a->expiry - rs->now_r, g->config->validity);
-        expiry = expiry > USEC_INFINITY - rs->now_b ? USEC_INFINITY - 1 : rs->now_b + expiry;
-        last_seen = a->last_seen >= rs->now_r ? rs->now_b :
-                    rs->now_b > rs->now_r - a->last_seen ? rs->now_b - (rs->now_r - a->last_seen) : 0;
+        expiry = restore_expiry(rs, g, a->expiry);
+        last_seen = restore_last_seen(rs, a->last_seen);
 
-        records = &rs->groups[name->group_index];
-        if (grow_array((void **) &records->items, &records->allocated, records->n + 1, sizeof(*records->items)) < 0)
-                return -ENOMEM;
-        records->items[records->n++] = (struct ledger_entry) {
-                .addr = a->addr,
-                .host = name->host_index,
-                .expiry = expiry,
-                .last_seen = last_seen,
-        };
-        return 0;
+        return restore_add(rs, name->group_index, name->host_index, a, expiry, last_seen);
 }
 
 /* Host records are kept aside and applied only once the whole file has been read. */
@@ -643,8 +718,12 @@ static int restore_on_host(const struct state_host *h, void *userdata) {
 }
 
 static void restore_done(struct restore *rs) {
-        for (size_t i = 0; rs->groups && i < rs->m->n_groups; i++)
+        for (size_t i = 0; rs->groups && i < rs->m->n_groups; i++) {
                 free(rs->groups[i].items);
+                for (size_t j = 0; j < rs->groups[i].n_learned; j++)
+                        free(rs->groups[i].learned[j]);
+                free(rs->groups[i].learned);
+        }
         free(rs->groups);
         free(rs->names);
         free(rs->hosts);
@@ -763,6 +842,8 @@ static void restore_refused(struct manager *m, int r, const char *why) {
                             m->config->state_file, what, why, aside);
 }
 
+static void group_limit_snooped(struct group_state *g);
+
 /* Before any DNS query: put back what the state file says is still valid, with its remaining
  * time (not a fresh validity), so a gateway rebooting while DNS is down keeps its allow-list. */
 static void manager_restore_state(struct manager *m) {
@@ -796,7 +877,8 @@ static void manager_restore_state(struct manager *m) {
 
         for (size_t i = 0; i < m->n_groups; i++) {
                 struct group_state *g = &m->groups[i];
-                _cleanup_free_ const char **names = calloc(MAX(g->n_hosts, 1u), sizeof(char *));
+                const struct restore_records *records = &rs.groups[i];
+                _cleanup_free_ const char **names = calloc(MAX(g->n_hosts + records->n_learned, 1u), sizeof(char *));
                 struct ledger_restore_stats stats;
                 size_t n;
 
@@ -806,12 +888,17 @@ static void manager_restore_state(struct manager *m) {
                 }
                 for (size_t j = 0; j < g->n_hosts; j++)
                         names[j] = g->hosts[j].name;
-                r = ledger_restore_many(g->ledger, names, g->n_hosts, TAKE_PTR(rs.groups[i].items), rs.groups[i].n,
+                for (size_t j = 0; j < records->n_learned; j++)
+                        names[g->n_hosts + j] = records->learned[j];
+                r = ledger_restore_many(g->ledger, names, g->n_hosts + records->n_learned,
+                                        TAKE_PTR(rs.groups[i].items), rs.groups[i].n,
                                         MIN(m->config->max_addresses, RESOLVER_MAX_ADDRS), &stats);
                 if (r < 0) {
                         log_error_errno(r, "Failed to restore group %s from the state file: %m", g->config->name);
                         continue;
                 }
+                if (m->config->snoop)
+                        group_limit_snooped(g);
                 ledger_entries(g->ledger, &n);
                 restored += n;
                 duplicates += stats.duplicates;
@@ -1087,6 +1174,16 @@ static int manager_apply_full(struct manager *m, bool *ret_transient) {
                         *ret_transient = transient;
                 return r;
         }
+        /* A foreign change may have taken the snooping chains too (flush ruleset). */
+        if (force && m->snoop) {
+                const struct config *c = m->config;
+                struct nft_queue_spec spec = { c->table_family, c->table, c->snoop_queue, c->snoop_servers, c->n_snoop_servers };
+                enum nft_queue_kind kind;
+                int k = nft_queue_install(&spec, &kind, &err);
+
+                if (k < 0)
+                        manager_log_nft_error(k, &err, "put back the DNS snooping chains", "trying again at the next repair");
+        }
         if (m->apply_failing)
                 log_info("nftables transaction applied again after earlier failures.");
         m->apply_failing = false;
@@ -1272,6 +1369,22 @@ static bool host_already_rejected(struct host *h, const struct ip_addr *a) {
         if (h->n_rejected == REJECTED_MEMORY)
                 log_warning("%s: %d refused addresses logged; further ones from this host are dropped without a message.",
                             h->name, REJECTED_MEMORY);
+        return false;
+}
+
+/* The same for the addresses refused from snooped replies, per group (its names are many). */
+static bool snooped_already_rejected(struct group_state *g, const struct ip_addr *a) {
+        struct rejected_memory *r = &g->snoop_rejected;
+
+        for (size_t i = 0; i < r->n; i++)
+                if (addr_compare(&r->addrs[i], a) == 0)
+                        return true;
+        if (r->n == REJECTED_MEMORY)
+                return true;
+        r->addrs[r->n++] = *a;
+        if (r->n == REJECTED_MEMORY)
+                log_warning("%s: %d refused addresses from snooped DNS replies logged; further ones are dropped without a message.",
+                            g->config->name, REJECTED_MEMORY);
         return false;
 }
 
@@ -1500,6 +1613,236 @@ static void manager_query_all(struct manager *m) {
         manager_dispatch(m);
 }
 
+/* ---- snooping ---- */
+
+static int learned_expiry_compare(const void *a, const void *b) {
+        const struct ledger_entry *x = a, *y = b;
+        return x->expiry < y->expiry ? -1 : x->expiry > y->expiry;
+}
+
+/* A name learned from snooped replies: below a domain and not a configured host (checked in that
+ * order: the domains are few, the hosts may be many). */
+static bool group_learned_name(struct group_state *g, const char *name) {
+        return group_matches_name(g->config, name) && !group_find_host(g, name);
+}
+
+/* At most max_snooped learned addresses per group: those expiring first make room. Said once. */
+static void group_limit_snooped(struct group_state *g) {
+        const struct config *c = g->manager->config;
+        _cleanup_free_ struct ledger_entry *learned = NULL;
+        const struct ledger_entry *e;
+        size_t n, k = 0;
+
+        e = ledger_entries(g->ledger, &n);
+        for (size_t i = 0; i < n; i++)
+                k += group_learned_name(g, ledger_host_name(g->ledger, e[i].host));
+        if (k <= c->max_snooped)
+                return;
+        learned = calloc(k, sizeof(*learned));
+        if (!learned) {
+                log_oom();
+                return;
+        }
+        k = 0;
+        for (size_t i = 0; i < n; i++)
+                if (group_learned_name(g, ledger_host_name(g->ledger, e[i].host)))
+                        learned[k++] = e[i];
+        qsort(learned, k, sizeof(*learned), learned_expiry_compare);
+        for (size_t i = 0; i < k - c->max_snooped; i++)
+                (void) ledger_remove(g->ledger, &learned[i].addr);
+        if (!g->snooped_full_said)
+                log_warning("Group %s holds max_snooped=%u addresses learned from DNS replies; the ones expiring first make room for new ones.",
+                            g->config->name, c->max_snooped);
+        g->snooped_full_said = true;
+}
+
+/* Addresses of a name below some group's domains= (from a snooped reply, or the lookup of a
+ * truncated one): through the same filter as resolved ones and into the ledger under that name,
+ * with the group's validity. Returns whether the kernel must learn of it. */
+static bool snoop_learn(struct manager *m, const char *name, const struct ip_addr *in, size_t n_in) {
+        const struct config *c = m->config;
+        usec_t now = boottime_now(m);
+        bool changed = false;
+        char a[ADDR_STRLEN], reason[ADDR_REASON_MAX];
+
+        for (size_t i = 0; i < m->n_groups; i++) {
+                struct group_state *g = &m->groups[i];
+                struct ip_addr addrs[SNOOP_DNS_ADDRS_MAX];
+                size_t n = 0;
+                int added;
+
+                if (!group_matches_name(g->config, name))
+                        continue;
+                for (size_t j = 0; j < n_in && n < ELEMENTSOF(addrs); j++) {
+                        const struct ip_addr *x = &in[j];
+
+                        if (!group_has_family(g->config, x))
+                                continue;
+                        if (!address_allowed(c, x)) {
+                                if (!snooped_already_rejected(g, x))
+                                        log_event(LOG_WARNING, NULL, g->config->name, name, addr_to_string(x, a),
+                                                  "%s: ignoring %s from a snooped DNS reply: %s addresses are never allowed%s.",
+                                                  name, a, addr_class_reason(x, reason),
+                                                  addr_classify(x) == ADDR_PRIVATE ? " unless allow_private=yes" : "");
+                                continue;
+                        }
+                        addrs[n++] = *x;
+                }
+                if (n == 0)
+                        continue;
+                g->added_logged = 0;
+                g->answer_host = name;
+                added = ledger_record(g->ledger, name, addrs, n, now, g->config->validity, on_entry_added, g);
+                if (added < 0) {
+                        log_oom();
+                        continue;
+                }
+                if (added > ADDED_LOG_MAX)
+                        log_event(LOG_INFO, MESSAGE_ADDRESSES_ADDED, g->config->name, name, NULL,
+                                  "%s: %d more addresses added (now %zu addresses).", name,
+                                  added - ADDED_LOG_MAX, ledger_host_count(g->ledger, name));
+                metrics_snoop_learned(m->metrics, (size_t) added);
+                metrics_count_added(m->metrics, (size_t) added);
+                group_limit_snooped(g);
+                /* Known addresses too: their timeouts grow. */
+                changed = true;
+        }
+        if (changed) {
+                manager_state_changed(m);
+                manager_arm_expire(m);
+        }
+        return changed;
+}
+
+static bool name_snooped(const struct manager *m, const char *name) {
+        for (size_t i = 0; i < m->n_groups; i++)
+                if (group_matches_name(m->groups[i].config, name))
+                        return true;
+        return false;
+}
+
+/* A truncated reply names no (or not all) addresses: its name is asked once more through the
+ * resolver, which retries over TCP, and the reply waits for that (at most snoop_hold_max). */
+struct tc_lookup {
+        struct manager *manager;
+        uint64_t token;
+        size_t slot;
+};
+
+static void tc_lookups_free(struct manager *m) {
+        for (size_t i = 0; i < ELEMENTSOF(m->tc_lookups); i++) {
+                free(m->tc_lookups[i]);
+                m->tc_lookups[i] = NULL;
+        }
+}
+
+static void on_tc_result(struct resolver *r, const struct resolver_result *res, void *userdata) {
+        struct tc_lookup *t = userdata;
+        struct manager *m = t->manager;
+
+        m->tc_lookups[t->slot] = NULL;
+        if (snoop_learn(m, res->host, res->addrs, res->n_addrs))
+                (void) manager_apply(m);
+        snoop_release(m->snoop, t->token);
+        free(t);
+}
+
+static enum snoop_decision on_snooped_reply(struct snoop *s, const struct snoop_dns_reply *reply, uint64_t token,
+                                            void *userdata) {
+        struct manager *m = userdata;
+        struct tc_lookup *t;
+        size_t slot;
+
+        metrics_snoop_reply(m->metrics, name_snooped(m, reply->name));
+        if (!name_snooped(m, reply->name))
+                return SNOOP_ACCEPT;
+        if (!reply->truncated)
+                return snoop_learn(m, reply->name, reply->addrs, reply->n_addrs) ? SNOOP_HOLD_COMMIT : SNOOP_ACCEPT;
+
+        for (slot = 0; slot < ELEMENTSOF(m->tc_lookups) && m->tc_lookups[slot]; slot++)
+                ;
+        if (slot == ELEMENTSOF(m->tc_lookups))
+                return SNOOP_ACCEPT; /* a burst of them: the client asks over TCP, unseen */
+        t = calloc(1, sizeof(*t));
+        if (!t)
+                return SNOOP_ACCEPT;
+        *t = (struct tc_lookup) { .manager = m, .token = token, .slot = slot };
+        if (resolver_query(m->resolver, reply->name, reply->qtype == 1 ? FAMILY_IPV4 : FAMILY_IPV6, on_tc_result, t) < 0) {
+                free(t);
+                return SNOOP_ACCEPT;
+        }
+        m->tc_lookups[slot] = t;
+        log_debug("%s: truncated DNS reply, asking for it myself before releasing it.", reply->name);
+        return SNOOP_HOLD_RELEASE;
+}
+
+static void on_snoop_released(struct snoop *s, usec_t held, bool late, void *userdata) {
+        struct manager *m = userdata;
+
+        if (late)
+                metrics_snoop_released_on_bound(m->metrics);
+        else
+                metrics_snoop_held(m->metrics, held);
+}
+
+/* The transaction for the replies of one round; they are released once it returns. */
+static int on_snoop_commit(struct snoop *s, void *userdata) {
+        return manager_apply(userdata);
+}
+
+/* Starts listening (before the chains exist, so no reply waits for a listener that is not
+ * there yet) and puts the chains in; or, with snoop=no, removes chains an earlier run left. */
+static int manager_snoop_start(struct manager *m) {
+        const struct config *c = m->config;
+        struct nft_queue_spec spec = {
+                .family = c->table_family,
+                .table = c->table,
+                .queue = c->snoop_queue,
+                .servers = c->snoop_servers,
+                .n_servers = c->n_snoop_servers,
+        };
+        enum nft_queue_kind kind;
+        struct nft_error err = { 0 };
+        int r;
+
+        if (!c->snoop) {
+                r = nft_queue_remove(c->table_family, c->table, &err);
+                if (r < 0)
+                        manager_log_nft_error(r, &err, "remove the DNS snooping chains", "leaving them (with bypass, DNS passes)");
+                return 0;
+        }
+        static const struct snoop_callbacks cb = {
+                .on_reply = on_snooped_reply,
+                .on_commit = on_snoop_commit,
+                .on_released = on_snoop_released,
+        };
+
+        r = snoop_new(m->event, c->snoop_queue, c->snoop_hold_max, &cb, m, &m->snoop);
+        if (r < 0)
+                return log_error_errno(r, "Failed to listen on NFQUEUE %u for DNS snooping%s: %m", c->snoop_queue,
+                                       r == -EBUSY ? " (another program listens on it: choose another snoop_queue=)" :
+                                       r == -EPERM ? " (needs CAP_NET_ADMIN)" : "");
+        r = nft_queue_install(&spec, &kind, &err);
+        if (r < 0) {
+                manager_log_nft_error(r, &err, "add the DNS snooping chains", "not snooping");
+                m->snoop = snoop_free(m->snoop);
+                return r;
+        }
+        log_info("Snooping DNS replies on NFQUEUE %u (%s) for the domains of %zu group%s.", c->snoop_queue,
+                 nft_queue_kind_to_string(kind), m->n_groups, m->n_groups == 1 ? "" : "s");
+        return 0;
+}
+
+static bool snoop_config_equal(const struct config *a, const struct config *b) {
+        if (a->snoop != b->snoop || a->snoop_queue != b->snoop_queue || a->snoop_hold_max != b->snoop_hold_max ||
+            a->n_snoop_servers != b->n_snoop_servers)
+                return false;
+        for (size_t i = 0; i < a->n_snoop_servers; i++)
+                if (addr_compare(&a->snoop_servers[i], &b->snoop_servers[i]) != 0)
+                        return false;
+        return true;
+}
+
 /* ---- reload ---- */
 
 /* Copies runtime state of groups that survive a reload into the new ones (the old ones stay
@@ -1562,7 +1905,8 @@ static int groups_carry_over(const struct config *c, bool servers_changed, usec_
                 for (size_t k = 0; k < n; k++) {
                         const char *host = ledger_host_name(og->ledger, e[k].host);
 
-                        if (host_find(new_by_name, ng->n_hosts, host) && group_has_family(gc, &e[k].addr) &&
+                        if ((host_find(new_by_name, ng->n_hosts, host) || (c->snoop && group_matches_name(gc, host))) &&
+                            group_has_family(gc, &e[k].addr) &&
                             address_allowed(c, &e[k].addr) &&
                             ledger_restore(ng->ledger, host, &e[k].addr, MIN(e[k].expiry, now + gc->validity),
                                            e[k].last_seen) < 0)
@@ -1700,11 +2044,16 @@ static int manager_reload(struct manager *m) {
 
         /* Accepted: the old resolver goes before the old hosts its callbacks point to. */
         c = NULL;
+        if (!snoop_config_equal(m->config, old_config)) {
+                m->snoop = snoop_free(m->snoop);
+                (void) manager_snoop_start(m);
+        }
         m->force_apply = false;
         m->apply_failing = false;
         if (metrics_set_path(m->metrics, m->config->metrics_file) < 0)
                 log_oom();
         resolver_free(m->resolver);
+        tc_lookups_free(m); /* their callbacks went with the old resolver */
         m->resolver = resolver;
         groups_free(old_groups, n_old);
         config_free(old_config);
@@ -1928,6 +2277,8 @@ int manager_run(const char *config_path, enum manager_mode mode) {
                         return 1;
         }
         manager_arm_expire(m);
+        if (manager_snoop_start(m) < 0)
+                return 1;
 
         manager_query_all(m);
         if (m->round_left == 0) { /* no hosts at all: static addresses only */
@@ -1940,6 +2291,8 @@ int manager_run(const char *config_path, enum manager_mode mode) {
         r = sd_event_loop(m->event);
         if (r < 0)
                 log_error_errno(r, "Event loop failed: %m");
+        /* Every reply still queued gets its verdict now, before anything slower. */
+        m->snoop = snoop_free(m->snoop);
 
         /* Exiting without any state file after a failed save is a failure: the next start
          * begins without the allow-list learnt so far. (With the previous file there, it begins
@@ -1954,6 +2307,12 @@ int manager_run(const char *config_path, enum manager_mode mode) {
                 _cleanup_(desired_done) struct desired d = { 0 };
                 struct nft_error err = { 0 };
 
+                if (m->config->snoop) {
+                        int k = nft_queue_remove(m->config->table_family, m->config->table, &err);
+                        if (k < 0)
+                                manager_log_nft_error(k, &err, "remove the DNS snooping chains on exit",
+                                                      "leaving them (with bypass, DNS passes)");
+                }
                 if (manager_desired(m, &d) >= 0) {
                         int k = nft_remove(m->nft, &d.ruleset, &err);
                         if (k < 0)

@@ -1178,7 +1178,9 @@ void state_print_table(const struct state *s, const struct config *c, usec_t now
 
                 if (g->n_domains == 0)
                         continue;
-                if (!any)
+                if (!any && c->snoop)
+                        fprintf(f, "\nDomains enforced by DNS snooping (names learned from the replies clients receive):\n");
+                else if (!any)
                         fprintf(f, "\nDomains not enforced by periodic resolution (wildcards cannot be resolved):\n");
                 any = true;
                 fprintf(f, "  %s:", g->name);
@@ -1230,7 +1232,7 @@ static void json_host(struct json *j, const struct status_view *v, const struct 
         json_close(j, '}');
 }
 
-static void json_group_end(struct json *j, const struct group *g) {
+static void json_group_end(struct json *j, const struct group *g, bool snoop) {
         json_close(j, ']'); /* hosts */
         json_open(j, "static", '[');
         for (size_t i = 0; g && i < g->n_addresses; i++) {
@@ -1238,8 +1240,13 @@ static void json_group_end(struct json *j, const struct group *g) {
                 json_string(j, NULL, addr_to_string(&g->addresses[i], address));
         }
         json_close(j, ']');
+        /* Each domain is in exactly one of the two lists: snoop=yes enforces them all. */
         json_open(j, "domains_not_enforced", '[');
-        for (size_t i = 0; g && i < g->n_domains; i++)
+        for (size_t i = 0; g && !snoop && i < g->n_domains; i++)
+                json_string(j, NULL, g->domains[i]);
+        json_close(j, ']');
+        json_open(j, "domains_snooped", '[');
+        for (size_t i = 0; g && snoop && i < g->n_domains; i++)
                 json_string(j, NULL, g->domains[i]);
         json_close(j, ']');
         json_close(j, '}');
@@ -1267,7 +1274,7 @@ void state_print_json(const struct state *s, const struct config *c, usec_t now,
 
                 if (i == 0 || !streq(v.entries[i - 1].group, e->group)) {
                         if (i > 0)
-                                json_group_end(&j, v.entries[i - 1].config);
+                                json_group_end(&j, v.entries[i - 1].config, c && c->snoop);
                         json_open(&j, NULL, '{');
                         json_string(&j, "name", e->group);
                         json_key(&j, "configured");
@@ -1278,7 +1285,7 @@ void state_print_json(const struct state *s, const struct config *c, usec_t now,
                         json_host(&j, &v, e);
         }
         if (v.n_entries > 0)
-                json_group_end(&j, v.entries[v.n_entries - 1].config);
+                json_group_end(&j, v.entries[v.n_entries - 1].config, c && c->snoop);
         json_close(&j, ']');
         json_close(&j, '}');
         fputc('\n', f);

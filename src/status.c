@@ -78,6 +78,11 @@ static bool host_configured(const struct group *g, const char *host) {
         return false;
 }
 
+/* A name learned from snooped DNS replies: below one of the group's domains= with snoop=yes. */
+static bool host_snooped(const struct config *c, const struct group *g, const char *host) {
+        return c && c->snoop && g && !host_configured(g, host) && group_matches_name(g, host);
+}
+
 /* ---- --status ADDRESS ---- */
 
 static int collect_reasons(const struct ip_addr *a, const struct config *c, const struct state *s,
@@ -123,7 +128,8 @@ static bool reason_allows(const struct status_reason *r, const struct config *c,
                 return true;
         if (r->learned->expiry <= now)
                 return false;
-        return !c || (r->config && host_configured(r->config, r->learned->host));
+        return !c || (r->config && (host_configured(r->config, r->learned->host) ||
+                                    host_snooped(c, r->config, r->learned->host)));
 }
 
 /* Asks the kernel's set of each configured group of the address' family. */
@@ -184,6 +190,7 @@ static void print_address(const char *what, const struct config *c, bool allowed
                         continue;
                 }
                 fprintf(f, "host %s%s, last in DNS %s, ", r[i].learned->host,
+                        host_snooped(c, r[i].config, r[i].learned->host) ? " (learned from snooped DNS replies)" :
                         c && r[i].config && !host_configured(r[i].config, r[i].learned->host) ? " (not configured)" : "",
                         r[i].learned->last_seen ? format_timestamp(t, sizeof(t), r[i].learned->last_seen) : "never");
                 print_expiry(r[i].learned->expiry, now, f);
@@ -305,13 +312,15 @@ static const struct state_host *find_state_host(const struct state *s, const cha
         return NULL;
 }
 
-static void print_host(const struct state *s, const char *group, const char *host, usec_t now, FILE *f) {
+static void print_host(const struct state *s, const char *group, const char *host, bool snooped, usec_t now, FILE *f) {
         const struct state_host *h = find_state_host(s, group, host);
         char t[TIMESTAMP_MAX], d[DURATION_MAX];
         size_t n = 0;
 
         fprintf(f, "  host %s: ", host);
-        if (!h)
+        if (!h && snooped)
+                fputs("learned from snooped DNS replies", f);
+        else if (!h)
                 fputs("not resolved yet", f);
         else if (h->failures > 0)
                 fprintf(f, "failing since %s (%u failure%s, last: %s)",
@@ -371,7 +380,8 @@ static void json_host(struct json *j, const struct state *s, const char *group, 
 
 /* The group's header and static entries (whole group), then its hosts: all of them, or only
  * host. */
-static void print_group(const struct group *g, const struct state *s, const char *host, usec_t now, FILE *f) {
+static void print_group(const struct config *c, const struct group *g, const struct state *s, const char *host,
+                        usec_t now, FILE *f) {
         char a[ADDR_STRLEN], d[DURATION_MAX];
 
         fprintf(f, "group %s (", g->name);
@@ -381,10 +391,13 @@ static void print_group(const struct group *g, const struct state *s, const char
                 fprintf(f, "  static %s\n", addr_to_string(&g->addresses[i], a));
         for (size_t i = 0; i < g->n_hosts; i++)
                 if (!host || streq(host, g->hosts[i]))
-                        print_host(s, g->name, g->hosts[i], now, f);
+                        print_host(s, g->name, g->hosts[i], false, now, f);
+        if (host && host_snooped(c, g, host))
+                print_host(s, g->name, host, true, now, f);
 }
 
-static void json_group(struct json *j, const struct group *g, const struct state *s, const char *host, usec_t now) {
+static void json_group(struct json *j, const struct config *c, const struct group *g, const struct state *s,
+                       const char *host, usec_t now) {
         char a[ADDR_STRLEN];
 
         json_open(j, NULL, '{');
@@ -399,6 +412,8 @@ static void json_group(struct json *j, const struct group *g, const struct state
         for (size_t i = 0; i < g->n_hosts; i++)
                 if (!host || streq(host, g->hosts[i]))
                         json_host(j, s, g->name, g->hosts[i], now);
+        if (host && host_snooped(c, g, host))
+                json_host(j, s, g->name, host, now);
         json_close(j, ']');
         json_close(j, '}');
 }
@@ -432,12 +447,12 @@ static int status_name(const char *what, const struct config *c, const struct st
         for (size_t i = 0; c && i < c->n_groups; i++) {
                 const struct group *g = &c->groups[i];
 
-                if (group ? g != group : !host_configured(g, name))
+                if (group ? g != group : !host_configured(g, name) && !host_snooped(c, g, name))
                         continue;
                 if (json)
-                        json_group(&j, g, s, group ? NULL : name, now);
+                        json_group(&j, c, g, s, group ? NULL : name, now);
                 else
-                        print_group(g, s, group ? NULL : name, now, f);
+                        print_group(c, g, s, group ? NULL : name, now, f);
                 any = true;
         }
         if (json) {

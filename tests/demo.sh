@@ -6,16 +6,18 @@
 # inside a throwaway network namespace, against a local dnsmasq zone that carries the vendors'
 # host names with documentation addresses, with the vendors' day-long validity periods scaled
 # down to seconds (WiseMo's 30 days -> 30 s, 7 days -> 7 s). It shows the table filling, changes
-# csall.wisemo.com's answer half-way, shows the new address appear and the old one age out, and
+# csall.wisemo.com's answer half-way, shows the new address appear and the old one age out, shows
+# DNS snooping learn a name below senso's wildcard domain *.senso.cloud from a client's reply, and
 # cleans up. Nothing on the host's firewall is touched and no internet is needed.
 #
 # Usage, as root: tests/demo.sh [PATH/TO/allowlistd]     (default: build/src/allowlistd)
 here="$(cd "$(dirname "$0")" && pwd)"
 ALLOWLISTD="$(realpath "${1:-${ALLOWLISTD:-$here/../build/src/allowlistd}}")"
 NOTIFY_LISTEN="${NOTIFY_LISTEN:-$(dirname "$ALLOWLISTD")/../tests/integration/notify-listen}"
+SNOOP_CLIENT="${SNOOP_CLIENT:-$(dirname "$ALLOWLISTD")/../tests/integration/snoop-client}"
 SRCDIR="${SRCDIR:-$here/..}"
-export ALLOWLISTD NOTIFY_LISTEN SRCDIR
-[[ -x "$ALLOWLISTD" && -x "$NOTIFY_LISTEN" ]] || { echo "Build first: meson setup build && meson compile -C build" >&2; exit 1; }
+export ALLOWLISTD NOTIFY_LISTEN SNOOP_CLIENT SRCDIR
+[[ -x "$ALLOWLISTD" && -x "$NOTIFY_LISTEN" && -x "$SNOOP_CLIENT" ]] || { echo "Build first: meson setup build && meson compile -C build" >&2; exit 1; }
 
 source "$here/integration/lib.sh"
 require_root_netns "$@"
@@ -25,7 +27,7 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 say "A DNS zone with the vendors' names (documentation addresses), served by dnsmasq on 127.0.0.1"
 DNS_TTL=1
 # The vendors' names are answered here, never forwarded: a missing AAAA is "no data", not REFUSED.
-DNS_EXTRA_ARGS=(--local=/com/ --local=/net/)
+DNS_EXTRA_ARGS=(--local=/com/ --local=/net/ --local=/cloud/)
 dns_write_zone <<'ZONE'
 192.0.2.10 mycloudall.wisemo.com
 192.0.2.11 mycloudall.wisemo.com
@@ -46,6 +48,7 @@ dns_write_zone <<'ZONE'
 2001:db8::52 stun.google.com
 192.0.2.60 oem.trispen.com
 192.0.2.61 lookup.trispen.com
+203.0.113.45 a1.senso.cloud
 ZONE
 cat "$DNS_ZONE"
 dns_start
@@ -63,7 +66,8 @@ product_dir = $TEST_DIR/products
 dns_servers = $DNS_SERVERS
 state_file = $TEST_DIR/state
 refresh_min = 1s
-retry_min = 1s"
+retry_min = 1s
+snoop = yes"
 "$ALLOWLISTD" --check-config -c "$DAEMON_CONF"
 
 say "allowlistd starts; once it reports READY=1 the first round is in the kernel"
@@ -91,6 +95,14 @@ done
 expect_cs $'198.51.100.21\n198.51.100.22' || fail "198.51.100.20 did not age out"
 (( $(date +%s) - t0 >= 5 )) || fail "198.51.100.20 left before its 7 s validity"
 echo "198.51.100.20 stayed for its whole validity after DNS stopped returning it, then left the kernel set."
+
+say "Snooping: a client asks for a1.senso.cloud, below senso's wildcard domain *.senso.cloud"
+# The resolver's reply to a client on this machine passes the output hook: allowlistd holds it until
+# 203.0.113.45 is in senso_https_v4, so the client's first connection would already pass.
+"$SNOOP_CLIENT" 127.0.0.1 a1.senso.cloud 443 >/dev/null
+set_elements inet allowlistd senso_https_v4 | grep -qx 203.0.113.45 || fail "a1.senso.cloud was not learned"
+set_timeouts inet allowlistd senso_https_v4 | grep '^203.0.113.45 '
+grep 'a1.senso.cloud' "$DAEMON_LOG"
 
 say "What the daemon logged, and what allowlistd --status shows"
 grep -E 'csall' "$DAEMON_LOG" | tail -n 6

@@ -28,6 +28,7 @@ write_config() {
                 printf 'product_dir = %s\n' "$PRODUCT_DIR"
                 printf 'state_file = %s/state\n' "$tmp"
                 printf 'dns_servers = 127.0.0.1:5353\n'
+                [ -z "${SNOOP:-}" ] || printf 'snoop = %s\n' "$SNOOP"
         } >"$file"
 }
 
@@ -58,6 +59,13 @@ for domain in senso.cloud service.signalr.net; do
 done
 grep -q -i 'not enforced' <<<"$out" || fail "--check-config of senso does not say 'not enforced': $out"
 echo "ok: senso's wildcard domains reported as not enforced"
+
+SNOOP=yes check_config senso
+[ "$rc" -eq 0 ] || fail "--check-config of senso with snoop = yes: exit $rc: $out"
+grep -Pzq 'Enforced by DNS snooping \(queue 0\):\n  senso_https: \*\.senso\.cloud\n  senso_https: \*\.service\.signalr\.net\n' <<<"$out" ||
+        fail "--check-config of senso with snoop = yes does not list its domains as snooped: $out"
+! grep -q -i 'not enforced' <<<"$out" || fail "--check-config of senso with snoop = yes still says 'not enforced': $out"
+echo "ok: with snoop = yes senso's wildcard domains are enforced"
 
 check_config wilife
 [ "$rc" -eq 1 ] || fail "--check-config of wilife: exit $rc, expected 1: $out"

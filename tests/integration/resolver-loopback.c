@@ -193,7 +193,8 @@ static void on_result(struct resolver *r, const struct resolver_result *res, voi
         snprintf(c->host, sizeof(c->host), "%s", res->host);
         snprintf(c->error_text, sizeof(c->error_text), "%s", res->error_text ? res->error_text : "");
         ASSERT_TRUE(res->n_addrs <= ELEMENTSOF(c->addrs));
-        memcpy(c->addrs, res->addrs, res->n_addrs * sizeof(struct ip_addr));
+        if (res->n_addrs > 0) /* addrs may be NULL then, and memcpy(NULL) is undefined */
+                memcpy(c->addrs, res->addrs, res->n_addrs * sizeof(struct ip_addr));
         c->last.addrs = c->addrs;
         if (c->free_in_callback) {
                 resolver_free(c->free_in_callback);

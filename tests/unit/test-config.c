@@ -384,9 +384,9 @@ static void test_group_errors(void) {
         EXPECT_ERRORS("[g]\nhosts = a.example\nhsots = b.example\n",
                       "error: test.conf:3: unknown key 'hsots' in group [g]; valid keys: hosts, addresses, allow, domains, validity, refresh, family, product, description\n");
         EXPECT_ERRORS("[daemon]\nallow_privat = yes\ntable = inet x\n",
-                      "error: test.conf:2: unknown key 'allow_privat' in [daemon]; valid keys: table, chain, dns_servers, state_file, metrics_file, products, product_dir, refresh_min, retry_min, retry_max, max_addresses, allow_private, on_exit\n");
+                      "error: test.conf:2: unknown key 'allow_privat' in [daemon]; valid keys: table, chain, dns_servers, state_file, metrics_file, products, product_dir, refresh_min, retry_min, retry_max, max_addresses, allow_private, on_exit, snoop, snoop_queue, snoop_servers, snoop_hold_max, max_snooped\n");
         EXPECT_ERRORS("[daemon]\nhosts = a.example\n",
-                      "error: test.conf:2: unknown key 'hosts' in [daemon]; valid keys: table, chain, dns_servers, state_file, metrics_file, products, product_dir, refresh_min, retry_min, retry_max, max_addresses, allow_private, on_exit\n");
+                      "error: test.conf:2: unknown key 'hosts' in [daemon]; valid keys: table, chain, dns_servers, state_file, metrics_file, products, product_dir, refresh_min, retry_min, retry_max, max_addresses, allow_private, on_exit, snoop, snoop_queue, snoop_servers, snoop_hold_max, max_snooped\n");
         EXPECT_ERRORS("table = inet x\n[g]\nhosts = a.example\n",
                       "error: test.conf:1: 'table' outside of any section; put it under [daemon] or a [GROUP]\n");
         EXPECT_ERRORS("[g]\nhosts = a.example\n\n[g]\nhosts = b.example\n",
@@ -420,7 +420,7 @@ static void test_group_errors(void) {
                       "error: test.conf:3: 'just words' is not KEY = VALUE, [SECTION] or a comment; a comment starts with '#' or ';' at the beginning of a line, or ' ;' after a value\n");
         /* Empty group: no hosts, no addresses, no explicit "hosts =". */
         EXPECT_ERRORS("[g]\nallow = tcp/80\ndomains = senso.cloud\n[h]\n",
-                      "error: test.conf:1: group 'g' has no hosts and no addresses; give it at least one destination in hosts= or addresses=\n"
+                      "error: test.conf:1: group 'g' has no hosts and no addresses; give it at least one destination in hosts= or addresses=, or set snoop = yes to learn its domains= from DNS replies\n"
                       "error: test.conf:4: group 'h' has no hosts and no addresses; give it at least one destination in hosts= or addresses=\n");
         /* Duplicate scalar key names both lines. */
         EXPECT_ERRORS("[g]\nhosts = a.example\nvalidity = 1h\nvalidity = 2h\n",
@@ -984,7 +984,8 @@ static void test_mutations(void) {
 static void test_shipped_config(void) {
         static const char *const daemon_keys[] = {
                 "table", "chain", "dns_servers", "state_file", "products", "product_dir", "refresh_min",
-                "retry_min", "retry_max", "max_addresses", "allow_private", "on_exit",
+                "retry_min", "retry_max", "max_addresses", "allow_private", "on_exit", "snoop",
+                "snoop_queue", "snoop_servers", "snoop_hold_max", "max_snooped",
         };
         _cleanup_config_ struct config *shipped = NULL, *uncommented = NULL, *defaults = NULL;
         bool seen[ELEMENTSOF(daemon_keys)] = { false };
@@ -1036,12 +1037,75 @@ static void test_shipped_config(void) {
         ASSERT_UEQ(defaults->max_addresses, uncommented->max_addresses);
         ASSERT_EQ(defaults->allow_private, uncommented->allow_private);
         ASSERT_EQ(defaults->on_exit, uncommented->on_exit);
+        ASSERT_EQ(defaults->snoop, uncommented->snoop);
+        ASSERT_UEQ(defaults->snoop_queue, uncommented->snoop_queue);
+        ASSERT_UEQ(0, uncommented->n_snoop_servers);
+        ASSERT_UEQ(defaults->snoop_hold_max, uncommented->snoop_hold_max);
+        ASSERT_UEQ(defaults->max_snooped, uncommented->max_snooped);
         ASSERT_UEQ(0, uncommented->n_groups);
+}
+
+/* snoop = yes enforces domains=: such a group may stand alone, and the summary says so. */
+static void test_snoop(void) {
+        _cleanup_config_ struct config *d = EXPECT_OK("[g]\nhosts = a.example\n");
+        _cleanup_config_ struct config *c = EXPECT_OK(
+                "[daemon]\nsnoop = yes\nsnoop_queue = 7\nsnoop_servers = 192.0.2.53, 2001:db8::53\n"
+                "snoop_hold_max = 250ms\nmax_snooped = 100\n"
+                "[senso]\ndomains = *.senso.cloud service.signalr.net\nallow = tcp/443\n");
+        char *s;
+
+        ASSERT_TRUE(!(d->snoop));
+        ASSERT_UEQ(0, d->snoop_queue);
+        ASSERT_UEQ(0, d->n_snoop_servers);
+        ASSERT_UEQ(USEC_PER_SEC, d->snoop_hold_max);
+        ASSERT_UEQ(4096, d->max_snooped);
+
+        ASSERT_TRUE(c->snoop);
+        ASSERT_UEQ(7, c->snoop_queue);
+        ASSERT_UEQ(2, c->n_snoop_servers);
+        ASSERT_UEQ(AF_INET6, c->snoop_servers[1].family);
+        ASSERT_UEQ(250 * USEC_PER_MSEC, c->snoop_hold_max);
+        ASSERT_UEQ(100, c->max_snooped);
+        s = summary(c);
+        ASSERT_STREQ("senso: 0 hosts, 0 static, allow tcp/443, validity 1h, refresh auto\n"
+                     "Enforced by DNS snooping (queue 7):\n"
+                     "  senso: *.senso.cloud\n"
+                     "  senso: *.service.signalr.net\n"
+                     "1 group, 0 hosts, 0 static entries, 1 allow rule, 2 domains snooped; table inet allowlistd, chain allowlistd\n",
+                     s);
+        free(s);
+
+        /* Label boundaries, case, and not the apex. */
+        ASSERT_TRUE(domain_matches("senso.cloud", "a1.senso.cloud"));
+        ASSERT_TRUE(domain_matches("senso.cloud", "x.y.senso.cloud"));
+        ASSERT_TRUE(domain_matches("senso.cloud", "A1.SENSO.Cloud"));
+        ASSERT_TRUE(!(domain_matches("senso.cloud", "senso.cloud")));
+        ASSERT_TRUE(!(domain_matches("senso.cloud", "evilsenso.cloud")));
+        ASSERT_TRUE(!(domain_matches("senso.cloud", ".senso.cloud")));
+        ASSERT_TRUE(!(domain_matches("senso.cloud", "senso.cloud.evil.test")));
+        ASSERT_TRUE(!(domain_matches("senso.cloud", "cloud")));
+        ASSERT_TRUE(!(domain_matches("senso.cloud", "")));
+        ASSERT_TRUE(group_matches_name(&c->groups[0], "x.service.signalr.net"));
+        ASSERT_TRUE(!(group_matches_name(&c->groups[0], "service.signalr.net")));
+
+        EXPECT_ERRORS("[g]\ndomains = senso.cloud\n",
+                      "error: test.conf:1: group 'g' has no hosts and no addresses; give it at least one destination in hosts= or addresses=, or set snoop = yes to learn its domains= from DNS replies\n");
+        EXPECT_ERRORS("[daemon]\nsnoop_queue = 65536\n",
+                      "error: test.conf:2: bad snoop_queue '65536'; write a queue number from 0 to 65535\n");
+        EXPECT_ERRORS("[daemon]\nsnoop_hold_max = 11s\n",
+                      "error: test.conf:2: bad snoop_hold_max '11s'; write a duration from 1ms to 10s, such as 1s or 500ms\n");
+        EXPECT_ERRORS("[daemon]\nmax_snooped = 0\n",
+                      "error: test.conf:2: bad max_snooped '0'; write a number from 1 to 1000000\n");
+        EXPECT_ERRORS("[daemon]\ntable = ip6 fw\nsnoop_servers = 192.0.2.53\n[g]\nhosts = a.example\n",
+                      "error: test.conf:3: snoop_servers lists 192.0.2.53, but table ip6 fw sees only IPv6 packets; remove it or use table = inet fw\n");
+        EXPECT_ERRORS("[daemon]\nsnoop_servers = 192.0.2.0/24\n",
+                      "error: test.conf:2: bad snoop_servers entry '192.0.2.0/24'; write the IPv4 or IPv6 address of a DNS resolver (192.0.2.53, 2001:db8::53)\n");
 }
 
 int main(void) {
         test_metrics_file();
         test_defaults();
+        test_snoop();
         test_happy_path();
         test_man_page_claims();
         test_table_family();

@@ -1215,7 +1215,49 @@ static void test_enomem(void) {
 }
 #endif
 
+/* Snooped names come and go by the thousand: removal by address, and names nothing refers to
+ * any more are forgotten so the name table stays bounded. */
+static void test_remove_and_forget(void) {
+        _cleanup_(ledger_freep) struct ledger *l = NULL;
+        const struct ledger_entry *e;
+        struct ip_addr a0 = test_addr(0);
+        size_t n;
+
+        ASSERT_EQ(0, ledger_new(&l));
+        ASSERT_EQ(1, ledger_record(l, "keep.example", &a0, 1, 0, USEC_PER_HOUR, NULL, NULL));
+        for (unsigned i = 1; i <= 10000; i++) {
+                char name[64];
+                struct ip_addr a = test_addr(i);
+                snprintf(name, sizeof(name), "n%u.senso.cloud", i);
+                ASSERT_EQ(1, ledger_record(l, name, &a, 1, i, USEC_PER_HOUR, NULL, NULL));
+                if (i > 100) {
+                        struct ip_addr old = test_addr(i - 100);
+                        ASSERT_TRUE(ledger_remove(l, &old));
+                }
+        }
+        e = ledger_entries(l, &n);
+        ASSERT_UEQ(101, n);
+        for (size_t i = 0; i < n; i++)
+                ASSERT_TRUE(ledger_host_name(l, e[i].host) != NULL);
+        ASSERT_UEQ(1, ledger_host_count(l, "keep.example"));
+        ASSERT_UEQ(1, ledger_host_count(l, "n10000.senso.cloud"));
+        ASSERT_UEQ(0, ledger_host_count(l, "n9900.senso.cloud"));
+        ASSERT_UEQ(1, ledger_host_count(l, "n9901.senso.cloud"));
+        /* At most about twice the names in use are kept, not all 10,001 ever seen. */
+        ASSERT_TRUE(ledger_host_name(l, 1000) == NULL);
+        ASSERT_TRUE(!ledger_remove(l, &(struct ip_addr) { .family = AF_INET, .prefixlen = 32 }));
+        /* Every name an entry uses is still right after the renumbering. */
+        for (size_t i = 0; i < n; i++) {
+                const char *h = ledger_host_name(l, e[i].host);
+                ASSERT_TRUE(streq(h, "keep.example") || strncmp(h, "n", 1) == 0);
+        }
+        /* Expiry forgets names too: nothing refers to them afterwards. */
+        ASSERT_UEQ(101, ledger_expire(l, 2 * USEC_PER_HOUR + 20000, NULL, NULL));
+        ASSERT_UEQ(0, ledger_host_count(l, "keep.example"));
+}
+
 int main(void) {
+        test_remove_and_forget();
         test_cycle_7d();
         test_cycle_30d();
         test_empty_answers();
