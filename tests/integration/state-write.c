@@ -47,7 +47,7 @@ int main(int argc, char **argv) {
                         fprintf(stderr, "stdin:%lu: bad record\n", line);
                         return 1;
                 }
-                r = state_writer_address(w, group, host, &a, e, l);
+                r = state_writer_address(w, group, host, &a, e, l, l);
                 if (r < 0) {
                         fprintf(stderr, "stdin:%lu: %s\n", line, strerror(-r));
                         return 1;
