@@ -100,6 +100,26 @@ shown="$(date -u -d "${BASH_REMATCH[1]}" +%s)"
 (( shown == since / 1000000 || shown == (since - 1000) / 1000000 || shown == (since + 1000) / 1000000 )) ||
         fail "text: allowed since $shown, not the first answer at $since usec"
 
+# A reload and a restart keep it. ga is reloaded with refresh=1s, so 2001:db8::1 (answered once
+# so far) is answered again and again: the reload carries it over, the answers move last_seen only,
+# the state file then has it apart from last_seen, and the restore after a restart puts it back.
+v6() { "$ALLOWLISTD" -c "$DAEMON_CONF" --status --json 2001:db8::1 | jq ".groups[0].$1"; }
+v6_since="$(v6 first_seen)"
+sed -i 's/^refresh = 1h$/refresh = 1s/' "$DAEMON_CONF"
+"$ALLOWLISTD" -c "$DAEMON_CONF" --reload "$DAEMON_PID" || fail "reload failed"
+_v6_answered_again() { (( $(v6 last_seen) > v6_since + 1500000 )); }
+wait_until 10 _v6_answered_again || fail "2001:db8::1 was not answered again after the reload"
+v6_after="$(v6 first_seen)"
+(( v6_after >= v6_since - 1000 && v6_after <= v6_since + 1000 )) || fail "since changed across a reload: $v6_since, then $v6_after"
+daemon_stop
+v6_last="$(v6 last_seen)"
+daemon_start
+_v6_answered() { (( $(v6 last_seen) > v6_last )); }
+wait_until 10 _v6_answered || fail "2001:db8::1 was not answered after the restart"
+v6_after="$(v6 first_seen)"
+(( v6_after >= v6_since - 1000 && v6_after <= v6_since + 1000 )) || fail "since changed across a restart: $v6_since, then $v6_after"
+echo "ok: allowed since kept across a reload and a restart"
+
 status ga
 assert_eq "group ga (tcp/443 udp/3478-3479; validity 2h)
   static 192.0.2.1
