@@ -540,7 +540,11 @@ static int on_save_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 /* Marks the state as changed; the daemon writes it within STATE_SAVE_INTERVAL_USEC. */
 static void manager_state_changed(struct manager *m) {
         m->state_dirty = true;
-        if (m->mode != MANAGER_DAEMON || !m->save_timer || sd_event_source_get_enabled(m->save_timer, NULL) > 0)
+        /* Until the first round has ended the save waits for its end, which writes the file
+         * anyway (before READY=1): a save per answer in between would write a big restored
+         * state twice before the daemon is ready. */
+        if (m->mode != MANAGER_DAEMON || (!m->ready && (!m->queried || m->round_left > 0)) || !m->save_timer ||
+            sd_event_source_get_enabled(m->save_timer, NULL) > 0)
                 return;
         (void) sd_event_source_set_time(m->save_timer,
                                         MAX(now_usec(CLOCK_MONOTONIC), m->last_save + STATE_SAVE_INTERVAL_USEC));
@@ -1014,6 +1018,9 @@ static void manager_maybe_ready(struct manager *m) {
         m->ready = true;
         if (m->mode == MANAGER_DAEMON)
                 (void) sd_notify(false, "READY=1");
+        /* What changed since the first round's save (manager_state_changed() may have waited). */
+        if (m->state_dirty)
+                manager_state_changed(m);
 }
 
 /* ---- applying ---- */
