@@ -15,7 +15,7 @@
  *
  *   allowlistd-state 2
  *   written REALTIME_USEC
- *   address GROUP HOST ADDRESS EXPIRY LAST_SEEN FIRST_SEEN
+ *   address GROUP HOST ADDRESS EXPIRY LAST_SEEN[ FIRST_SEEN]
  *   host GROUP HOST LAST_SUCCESS LAST_FAILURE FAILING_SINCE FAILURES NEXT_REFRESH[ ERROR TEXT]
  *   end RECORDS CHECKSUM
  *
@@ -24,9 +24,12 @@
  * before it, so a truncated or damaged file is refused as a whole instead of half-loaded.
  * Records may come in any order; the daemon writes addresses in ledger order, then hosts.
  *
- * Version 1 had no FIRST_SEEN; such files are still read (first_seen = last_seen, the earliest
- * time they prove). A new number rather than an optional field, so that each version has
- * exactly one way to write a record; only the current version is written. */
+ * FIRST_SEEN (since when the address is allowed without a gap) is there only when it is earlier
+ * than LAST_SEEN, and absent means equal: one way to write each record, and no bytes for the
+ * addresses answered once (a file of 1,000,000 records stays under the size cap). Version 1 had
+ * no FIRST_SEEN; such files are still read (first_seen = last_seen, the earliest time they
+ * prove). A new number all the same, so that an older reader says "another version" instead of
+ * "bad address record"; only the current version is written. */
 
 #define STATE_HEADER "allowlistd-state 2" /* a new format gets a new number here */
 #define STATE_HEADER_V1 "allowlistd-state 1"
@@ -189,19 +192,19 @@ struct state *state_free(struct state *s) {
 
 static int parse_address_line(char *args, unsigned version, struct state_address *ret) {
         struct state_address a = { .expiry = 0 };
-        char *f[6];
+        char *f[5], *first_seen = NULL;
 
-        if (split_fields(args, f, version >= 2 ? 6 : 5, NULL) < 0 ||
+        if (split_fields(args, f, ELEMENTSOF(f), version >= 2 ? &first_seen : NULL) < 0 ||
             parse_name(f[0], a.group, sizeof(a.group), group_name_valid) < 0 ||
             parse_name(f[1], a.host, sizeof(a.host), host_name_valid) < 0 ||
             strchr(f[2], '/') || strlen(f[2]) >= ADDR_STRLEN ||
             addr_parse(f[2], &a.addr) < 0 || !address_valid(&a.addr) ||
             parse_u64(f[3], &a.expiry) < 0 ||
-            parse_u64(f[4], &a.last_seen) < 0 ||
-            (version >= 2 && parse_u64(f[5], &a.first_seen) < 0))
+            parse_u64(f[4], &a.last_seen) < 0)
                 return -EBADMSG;
-        if (version < 2)
-                a.first_seen = a.last_seen;
+        a.first_seen = a.last_seen;
+        if (first_seen && (parse_u64(first_seen, &a.first_seen) < 0 || a.first_seen >= a.last_seen))
+                return -EBADMSG;
         *ret = a;
         return 0;
 }
@@ -403,7 +406,7 @@ static int deliver_pass(struct reader *rd, uint64_t expected_hash) {
 
                         if (parse_address_line(rd->line + 8, rd->version, &a) < 0)
                                 return refuse(rd, -EBADMSG, "line %u: bad address record (want \"address GROUP HOST ADDRESS EXPIRY LAST_SEEN%s\")",
-                                              rd->out->line, rd->version >= 2 ? " FIRST_SEEN" : "");
+                                              rd->out->line, rd->version >= 2 ? "[ FIRST_SEEN]" : "");
                         r = rd->out->on_address ? rd->out->on_address(&a, rd->out->userdata) : 0;
                 } else if (startswith(rd->line, "host ")) {
                         struct state_host h;
@@ -504,11 +507,11 @@ size_t state_address_size(const char *group, const char *host, const struct ip_a
                           usec_t expiry, usec_t last_seen, usec_t first_seen) {
         char buf[ADDR_STRLEN];
 
-        /* "address GROUP HOST ADDRESS EXPIRY LAST_SEEN FIRST_SEEN\n", as state_writer_address()
-         * writes it. */
+        /* "address GROUP HOST ADDRESS EXPIRY LAST_SEEN[ FIRST_SEEN]\n", as
+         * state_writer_address() writes it. */
         return strlen("address ") + strlen(group) + 1 + strlen(host) + 1 +
                strlen(addr_to_string(addr, buf)) + 1 + decimal_length(expiry) + 1 +
-               decimal_length(last_seen) + 1 + decimal_length(first_seen) + 1;
+               decimal_length(last_seen) + (first_seen < last_seen ? 1 + decimal_length(first_seen) : 0) + 1;
 }
 
 size_t state_host_size_max(const char *group, const char *host) {
@@ -693,9 +696,13 @@ int state_writer_address(struct state_writer *w, const char *group, const char *
         if (w->n_addresses >= STATE_ADDRESSES_MAX)
                 return writer_fail(w, -E2BIG);
         w->n_addresses++;
-        return writer_line(w, "address %s %s %s %llu %llu %llu", group, host, addr_to_string(addr, buf),
-                           (unsigned long long) expiry, (unsigned long long) last_seen,
-                           (unsigned long long) first_seen);
+        /* Only when earlier: absent means equal (a first_seen after last_seen is not one). */
+        if (first_seen < last_seen)
+                return writer_line(w, "address %s %s %s %llu %llu %llu", group, host, addr_to_string(addr, buf),
+                                   (unsigned long long) expiry, (unsigned long long) last_seen,
+                                   (unsigned long long) first_seen);
+        return writer_line(w, "address %s %s %s %llu %llu", group, host, addr_to_string(addr, buf),
+                           (unsigned long long) expiry, (unsigned long long) last_seen);
 }
 
 int state_writer_host(struct state_writer *w, const struct state_host *h) {

@@ -15,7 +15,7 @@ struct state_address {
         struct ip_addr addr;
         usec_t expiry;
         usec_t last_seen;
-        usec_t first_seen; /* allowed without a gap since then; files of version 1: last_seen */
+        usec_t first_seen; /* allowed without a gap since then, <= last_seen (version 1 files: =) */
 };
 
 struct state_host {

@@ -17,8 +17,7 @@ PER_FAMILY=250
 STATE="$TEST_DIR/state"
 DAEMON_READY_TIMEOUT=300 # a million elements in one transaction take a while on a loaded machine
 
-# Short names (groups a to t, hosts hN.t) and times of last and first answer of 0 ("never")
-# keep 10^6 records under the 64 MiB cap. DNS answers each
+# Short names (groups a to t, hosts hN.t) keep 10^6 records under the 64 MiB cap. DNS answers each
 # host with the first of its restored addresses.
 for (( h = 0; h < GROUPS_N * HOSTS_PER_GROUP; h++ )); do
         k=$(( (h % HOSTS_PER_GROUP) * PER_FAMILY ))
@@ -52,8 +51,8 @@ awk -v groups="$GROUPS_N" -v hosts="$HOSTS_PER_GROUP" -v per="$PER_FAMILY" 'BEGI
                         for (j = 0; j < per; j++) {
                                 k = i * per + j
                                 h = g * hosts + i
-                                printf "%c h%d.t 198.%d.%d.%d +%d 0\n", 97 + g, h, 18 + int(k / 65536), int(k / 256) % 256, k % 256, 600 + int(rand() * 6000)
-                                printf "%c h%d.t 2001:db8::%x +%d 0\n", 97 + g, h, k + 1, 600 + int(rand() * 6000)
+                                printf "%c h%d.t 198.%d.%d.%d +%d +0\n", 97 + g, h, 18 + int(k / 65536), int(k / 256) % 256, k % 256, 600 + int(rand() * 6000)
+                                printf "%c h%d.t 2001:db8::%x +%d +0\n", 97 + g, h, k + 1, 600 + int(rand() * 6000)
                         }
 }' | shuf --random-source=<(yes) | "$STATE_WRITE" "$STATE.orig"
 records="$(grep -c '^address ' "$STATE.orig")"

@@ -188,10 +188,10 @@ static void test_round_trip(void) {
         "allowlistd-state 2\n"                                                                  \
         "written 1700000000000000\n"                                                            \
         "address wisemo mycloudall.wisemo.com 192.0.2.10 1702592000000000 1700000000000000 1699400000000000\n" \
-        "address wisemo mycloudall.wisemo.com 2001:db8::10 1702592000000000 0 0\n"              \
+        "address wisemo mycloudall.wisemo.com 2001:db8::10 1702592000000000 0\n"                \
         "host wisemo mycloudall.wisemo.com 1700000000000000 0 0 0 1702591400000000\n"           \
         "host wisemo csall.wisemo.com 1699990000000000 1700000000000000 1699996400000000 3 1700000600000000 Timeout while contacting DNS servers\n"
-#define SMALL_CHECKSUM "10add0526a660fbf"
+#define SMALL_CHECKSUM "0a16019ea4d76f57"
 #define SMALL_FILE SMALL_BODY "end 4 " SMALL_CHECKSUM "\n"
 
 static struct state *make_small_state(void) {
@@ -211,11 +211,11 @@ static struct state *make_small_state(void) {
 static void assert_rejected(const char *path, const char *what);
 
 /* A file of version 1 (no FIRST_SEEN) is read, each address allowed since its last answer (the
- * earliest time the file proves); a version 1 record with a sixth field is refused, as is a
- * version 2 record without one. The next save writes version 2. */
+ * earliest time the file proves); a version 1 record with a sixth field is refused. The next
+ * save writes version 2. */
 static void test_version_1(void) {
         _cleanup_free_ char *path = path_in_dir("version-1");
-        _cleanup_(state_freep) struct state *t = NULL;
+        _cleanup_(state_freep) struct state *t = NULL, *t2 = NULL;
         static const char v1[] =
                 "allowlistd-state 1\n"
                 "written 1700000000000000\n"
@@ -224,7 +224,7 @@ static void test_version_1(void) {
                 "host wisemo mycloudall.wisemo.com 1700000000000000 0 0 0 1702591400000000\n";
         static const char v2_start[] =
                 "allowlistd-state 2\nwritten 1700000000000000\n"
-                "address wisemo mycloudall.wisemo.com 192.0.2.10 1702592000000000 1700000000000000 1700000000000000\n";
+                "address wisemo mycloudall.wisemo.com 192.0.2.10 1702592000000000 1700000000000000\n";
         char *data;
 
         write_with_end(path, v1, 3);
@@ -242,8 +242,17 @@ static void test_version_1(void) {
 
         write_with_end(path, "allowlistd-state 1\nwritten 1\naddress g a.example 192.0.2.1 5 6 6\n", 1);
         assert_rejected(path, "version 1 with FIRST_SEEN");
-        write_with_end(path, "allowlistd-state 2\nwritten 1\naddress g a.example 192.0.2.1 5 6\n", 1);
-        assert_rejected(path, "version 2 without FIRST_SEEN");
+        /* FIRST_SEEN is written only when earlier than LAST_SEEN: one way to write each record. */
+        write_with_end(path, "allowlistd-state 2\nwritten 1\naddress g a.example 192.0.2.1 5 6 5\n", 1);
+        ASSERT_EQ(0, state_load(path, &t2));
+        ASSERT_UEQ(5, t2->addresses[0].first_seen);
+        ASSERT_UEQ(6, t2->addresses[0].last_seen);
+        write_with_end(path, "allowlistd-state 2\nwritten 1\naddress g a.example 192.0.2.1 5 6 6\n", 1);
+        assert_rejected(path, "version 2 with FIRST_SEEN equal to LAST_SEEN");
+        write_with_end(path, "allowlistd-state 2\nwritten 1\naddress g a.example 192.0.2.1 5 6 7\n", 1);
+        assert_rejected(path, "version 2 with FIRST_SEEN after LAST_SEEN");
+        write_with_end(path, "allowlistd-state 2\nwritten 1\naddress g a.example 192.0.2.1 5 6 5 4\n", 1);
+        assert_rejected(path, "version 2 with a field after FIRST_SEEN");
         ASSERT_EQ(0, unlink(path));
 }
 
@@ -253,7 +262,7 @@ static void test_exact_file(void) {
         struct stat st;
 
         /* The pinned checksum is FNV-1a 64 of everything before the end line. */
-        ASSERT_UEQ(UINT64_C(0x10add0526a660fbf), fnv1a64(SMALL_BODY, strlen(SMALL_BODY)));
+        ASSERT_UEQ(UINT64_C(0x0a16019ea4d76f57), fnv1a64(SMALL_BODY, strlen(SMALL_BODY)));
         ASSERT_EQ(0, state_save(path, s));
         assert_file_content(SMALL_FILE, path);
         ASSERT_EQ(0, stat(path, &st));
@@ -388,9 +397,9 @@ static void test_corrupt(void) {
                 { "empty line", HEAD "\n", 1 },
         };
         static const struct { const char *what, *data; } tails[] = {
-                { "bad checksum", SMALL_BODY "end 4 10add0526a660fbe\n" },
-                { "checksum upper case", SMALL_BODY "end 4 10ADD0526A660FBF\n" },
-                { "checksum short", SMALL_BODY "end 4 0add0526a660fbf\n" },
+                { "bad checksum", SMALL_BODY "end 4 0a16019ea4d76f50\n" },
+                { "checksum upper case", SMALL_BODY "end 4 0A16019EA4D76F57\n" },
+                { "checksum short", SMALL_BODY "end 4 a16019ea4d76f57\n" },
                 { "duplicate end", SMALL_FILE "end 4 " SMALL_CHECKSUM "\n" },
                 { "garbage after end", SMALL_FILE "x" },
                 { "empty line after end", SMALL_FILE "\n" },
