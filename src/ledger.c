@@ -280,7 +280,7 @@ int ledger_record(struct ledger *l, const char *host, const struct ip_addr *addr
                 if (found[i]) {
                         struct ledger_entry *e = &l->entries[position[i]];
                         e->expiry = MAX(e->expiry, expiry);
-                        e->last_seen = now;
+                        e->last_seen = now; /* first_seen stays: allowed without a gap */
                         entry_set_host(l, e, host_index);
                         continue;
                 }
@@ -288,6 +288,7 @@ int ledger_record(struct ledger *l, const char *host, const struct ip_addr *addr
                         .addr = unique[i],
                         .expiry = expiry,
                         .last_seen = now,
+                        .first_seen = now,
                         .host = host_index,
                 };
                 position[j++] = position[i];
@@ -321,7 +322,7 @@ fail:
 }
 
 int ledger_restore(struct ledger *l, const char *host, const struct ip_addr *addr,
-                   usec_t expiry, usec_t last_seen) {
+                   usec_t expiry, usec_t last_seen, usec_t first_seen) {
         struct ledger_entry *e;
         uint32_t host_index;
         bool host_added, found;
@@ -351,6 +352,7 @@ int ledger_restore(struct ledger *l, const char *host, const struct ip_addr *add
         }
         if (found) {
                 e = &l->entries[at];
+                e->first_seen = MIN(e->first_seen, first_seen);
                 if (expiry > e->expiry) {
                         /* The record that carries the later expiry is the one to keep whole. */
                         e->expiry = expiry;
@@ -371,6 +373,7 @@ int ledger_restore(struct ledger *l, const char *host, const struct ip_addr *add
                 .addr = *addr,
                 .expiry = expiry,
                 .last_seen = last_seen,
+                .first_seen = first_seen,
                 .host = host_index,
         };
         l->n_entries++;
@@ -526,6 +529,8 @@ int ledger_restore_many(struct ledger *l, const char *const *hosts, size_t n_hos
                 qsort(records, n, sizeof(*records), restore_compare_address);
         for (size_t i = 0; i < n; i++) {
                 if (w > 0 && addr_compare(&records[w - 1].addr, &records[i].addr) == 0) {
+                        /* The kept record says since when, as ledger_restore() does. */
+                        records[w - 1].first_seen = MIN(records[w - 1].first_seen, records[i].first_seen);
                         stats.duplicates++;
                         continue;
                 }

@@ -15,10 +15,11 @@
 struct ledger;
 
 struct ledger_entry {
-        struct ip_addr addr; /* 18 bytes: host fills the padding before the times (40 in all) */
-        uint32_t host;    /* index into the ledger's host names: ledger_host_name() */
-        usec_t expiry;    /* when it stops being allowed */
-        usec_t last_seen; /* the answer that set expiry */
+        struct ip_addr addr; /* 18 bytes: host fills the padding before the times (48 in all) */
+        uint32_t host;     /* index into the ledger's host names: ledger_host_name() */
+        usec_t expiry;     /* when it stops being allowed */
+        usec_t last_seen;  /* the answer that set expiry */
+        usec_t first_seen; /* when it entered the ledger: allowed without a gap since then */
 };
 
 int ledger_new(struct ledger **ret);
@@ -30,17 +31,21 @@ static inline void ledger_freep(struct ledger **l) { ledger_free(*l); }
 typedef void (*ledger_entry_cb)(const struct ledger *l, const struct ledger_entry *e, void *userdata);
 
 /* Records one successful answer of host: each address gets expiry = max(old, now + validity)
- * and last_seen = now (an address seen again moves to this host). Duplicates in addrs are fine.
+ * and last_seen = now (an address seen again moves to this host); first_seen = now only for an
+ * address not in the ledger (one that expired and comes back starts anew). Duplicates in addrs
+ * are fine.
  * on_added (may be NULL) is called for each address that was not in the ledger.
  * Returns the number of added addresses, or -ENOMEM (ledger unchanged). */
 int ledger_record(struct ledger *l, const char *host, const struct ip_addr *addrs, size_t n,
                   usec_t now, usec_t validity, ledger_entry_cb on_added, void *userdata);
 
 /* Puts back one entry from the state file with its remaining expiry (not a fresh validity).
- * An entry already present keeps the later expiry. Returns 0 or -ENOMEM. O(1) when entries come
- * in ledger_entries() order, O(N) each otherwise. */
+ * An entry already present keeps the later expiry (with that record's last_seen and host) and
+ * the earlier first_seen: both records say the address was allowed, so it was since the
+ * earlier. Returns 0 or -ENOMEM. O(1) when entries come in ledger_entries() order, O(N) each
+ * otherwise. */
 int ledger_restore(struct ledger *l, const char *host, const struct ip_addr *addr,
-                   usec_t expiry, usec_t last_seen);
+                   usec_t expiry, usec_t last_seen, usec_t first_seen);
 
 /* What ledger_restore_many() left out. */
 struct ledger_restore_stats {
@@ -53,7 +58,8 @@ struct ledger_restore_stats {
 
 /* Fills an empty ledger from a state file's records in O(n log n), as if each host had
  * answered with its own addresses: of the records of one address the one with the latest
- * expiry wins (then the latest last_seen, then the lowest host index), and each host keeps at
+ * expiry wins (then the latest last_seen, then the lowest host index) and takes the earliest
+ * first_seen of them all (as ledger_restore() does), and each host keeps at
  * most max_per_family addresses per family, those with the latest expiry (then the latest
  * last_seen, then the lowest address), like an answer cut at max_addresses. records[i].host
  * indexes hosts[] (n_hosts names, all interned). records (malloc()ed) is always taken over: it

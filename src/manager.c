@@ -448,7 +448,8 @@ static int manager_state_write(struct manager *m, struct state_writer *w) {
                 for (size_t j = 0; j < n && r >= 0; j++)
                         r = state_writer_address(w, g->config->name, ledger_host_name(g->ledger, e[j].host), &e[j].addr,
                                                  boottime_to_realtime_at(now_b, now_r, e[j].expiry),
-                                                 boottime_to_realtime_at(now_b, now_r, e[j].last_seen));
+                                                 boottime_to_realtime_at(now_b, now_r, e[j].last_seen),
+                                                 boottime_to_realtime_at(now_b, now_r, e[j].first_seen));
                 for (size_t j = 0; j < g->n_hosts && r >= 0; j++) {
                         struct host *h = &g->hosts[j];
                         struct state_host sh = {
@@ -551,7 +552,7 @@ static void manager_state_changed(struct manager *m) {
 }
 
 /* Restoring a state file: records are collected per group in a compact form (the ledger's
- * own entry: 40 bytes), checked against the configuration as they come, and each group's
+ * own entry: 48 bytes), checked against the configuration as they come, and each group's
  * ledger is built in one pass at the end, so the cost is O(n log n) in any record order. */
 
 struct restore_name {
@@ -614,7 +615,7 @@ static usec_t restore_to_realtime(const struct restore *rs, usec_t t) {
 }
 
 static int restore_add(struct restore *rs, uint32_t group_index, uint32_t host_index,
-                       const struct state_address *a, usec_t expiry, usec_t last_seen) {
+                       const struct state_address *a, usec_t expiry, usec_t last_seen, usec_t first_seen) {
         struct restore_records *records = &rs->groups[group_index];
 
         if (grow_array((void **) &records->items, &records->allocated, records->n + 1, sizeof(*records->items)) < 0)
@@ -624,6 +625,7 @@ static int restore_add(struct restore *rs, uint32_t group_index, uint32_t host_i
                 .host = host_index,
                 .expiry = expiry,
                 .last_seen = last_seen,
+                .first_seen = first_seen,
         };
         return 0;
 }
@@ -639,6 +641,12 @@ static usec_t restore_expiry(const struct restore *rs, const struct group_state 
 static usec_t restore_last_seen(const struct restore *rs, usec_t last_seen_r) {
         return last_seen_r >= rs->now_r ? rs->now_b :
                rs->now_b > rs->now_r - last_seen_r ? rs->now_b - (rs->now_r - last_seen_r) : 0;
+}
+
+/* Never after last_seen (a file may say anything). Like last_seen, a time before this boot
+ * becomes the boot: the ledger's clock starts there. */
+static usec_t restore_first_seen(const struct restore *rs, const struct state_address *a) {
+        return restore_last_seen(rs, MIN(a->first_seen, a->last_seen));
 }
 
 /* A record of a name that is no configured host: kept when snoop=yes and the name is below the
@@ -674,7 +682,8 @@ static int restore_on_learned_address(struct restore *rs, const struct state_add
                 records->learned[records->n_learned++] = name;
         }
         return restore_add(rs, (uint32_t) gi, (uint32_t) (g->n_hosts + records->n_learned - 1), a,
-                           restore_expiry(rs, g, a->expiry), restore_last_seen(rs, a->last_seen));
+                           restore_expiry(rs, g, a->expiry), restore_last_seen(rs, a->last_seen),
+                           restore_first_seen(rs, a));
 }
 
 static int restore_on_address(const struct state_address *a, void *userdata) {
@@ -697,7 +706,8 @@ static int restore_on_address(const struct state_address *a, void *userdata) {
         expiry = restore_expiry(rs, g, a->expiry);
         last_seen = restore_last_seen(rs, a->last_seen);
 
-        return restore_add(rs, name->group_index, name->host_index, a, expiry, last_seen);
+        return restore_add(rs, name->group_index, name->host_index, a, expiry, last_seen,
+                           restore_first_seen(rs, a));
 }
 
 /* Host records are kept aside and applied only once the whole file has been read. */
@@ -788,7 +798,8 @@ static ssize_t restore_fit(struct manager *m, const struct restore *rs) {
                 for (size_t j = 0; j < n; j++)
                         used += state_address_size(g->config->name, ledger_host_name(g->ledger, e[j].host), &e[j].addr,
                                                    restore_to_realtime(rs, e[j].expiry),
-                                                   restore_to_realtime(rs, e[j].last_seen));
+                                                   restore_to_realtime(rs, e[j].last_seen),
+                                                   restore_to_realtime(rs, e[j].first_seen));
         }
         if (used <= budget)
                 return 0;
@@ -812,7 +823,8 @@ static ssize_t restore_fit(struct manager *m, const struct restore *rs) {
                                 .expiry = e[j].expiry,
                                 .size = state_address_size(g->config->name, ledger_host_name(g->ledger, e[j].host),
                                                            &e[j].addr, restore_to_realtime(rs, e[j].expiry),
-                                                           restore_to_realtime(rs, e[j].last_seen)),
+                                                           restore_to_realtime(rs, e[j].last_seen),
+                                                           restore_to_realtime(rs, e[j].first_seen)),
                         };
         }
         qsort(rank, n, sizeof(*rank), restore_rank_compare);
@@ -1909,7 +1921,7 @@ static int groups_carry_over(const struct config *c, bool servers_changed, usec_
                             group_has_family(gc, &e[k].addr) &&
                             address_allowed(c, &e[k].addr) &&
                             ledger_restore(ng->ledger, host, &e[k].addr, MIN(e[k].expiry, now + gc->validity),
-                                           e[k].last_seen) < 0)
+                                           e[k].last_seen, e[k].first_seen) < 0)
                                 return -ENOMEM;
                 }
 

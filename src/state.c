@@ -13,19 +13,28 @@
 
 /* The file is plain text an operator can read with less(1):
  *
- *   allowlistd-state 1
+ *   allowlistd-state 2
  *   written REALTIME_USEC
- *   address GROUP HOST ADDRESS EXPIRY LAST_SEEN
+ *   address GROUP HOST ADDRESS EXPIRY LAST_SEEN[ FIRST_SEEN]
  *   host GROUP HOST LAST_SUCCESS LAST_FAILURE FAILING_SINCE FAILURES NEXT_REFRESH[ ERROR TEXT]
  *   end RECORDS CHECKSUM
  *
  * Fields are separated by exactly one space; times are CLOCK_REALTIME usec, 0 = never. The
  * last line holds the number of address and host lines and the FNV-1a 64 hash of every byte
  * before it, so a truncated or damaged file is refused as a whole instead of half-loaded.
- * Records may come in any order; the daemon writes addresses in ledger order, then hosts. */
+ * Records may come in any order; the daemon writes addresses in ledger order, then hosts.
+ *
+ * FIRST_SEEN (since when the address is allowed without a gap) is there only when it is earlier
+ * than LAST_SEEN, and absent means equal: one way to write each record, and no bytes for the
+ * addresses answered once (a file of 1,000,000 records stays under the size cap). Version 1 had
+ * no FIRST_SEEN; such files are still read (first_seen = last_seen, the earliest time they
+ * prove). A new number all the same, so that an older reader says "another version" instead of
+ * "bad address record"; only the current version is written. */
 
-#define STATE_VERSION 1
-#define STATE_HEADER "allowlistd-state 1" /* a new format gets a new number here */
+#define STATE_HEADER "allowlistd-state 2" /* a new format gets a new number here */
+#define STATE_HEADER_V1 "allowlistd-state 1"
+/* Of --status --json, independent of the file's: fields added keep it, a changed meaning does not. */
+#define STATUS_JSON_VERSION 1
 #define STATE_LINE_MAX 1024           /* longest valid host line is about 520 bytes */
 #define STATE_ERROR_MAX (sizeof(((struct state_host *) NULL)->last_error) - 1)
 
@@ -181,17 +190,20 @@ struct state *state_free(struct state *s) {
         return NULL;
 }
 
-static int parse_address_line(char *args, struct state_address *ret) {
+static int parse_address_line(char *args, unsigned version, struct state_address *ret) {
         struct state_address a = { .expiry = 0 };
-        char *f[5];
+        char *f[5], *first_seen = NULL;
 
-        if (split_fields(args, f, ELEMENTSOF(f), NULL) < 0 ||
+        if (split_fields(args, f, ELEMENTSOF(f), version >= 2 ? &first_seen : NULL) < 0 ||
             parse_name(f[0], a.group, sizeof(a.group), group_name_valid) < 0 ||
             parse_name(f[1], a.host, sizeof(a.host), host_name_valid) < 0 ||
             strchr(f[2], '/') || strlen(f[2]) >= ADDR_STRLEN ||
             addr_parse(f[2], &a.addr) < 0 || !address_valid(&a.addr) ||
             parse_u64(f[3], &a.expiry) < 0 ||
             parse_u64(f[4], &a.last_seen) < 0)
+                return -EBADMSG;
+        a.first_seen = a.last_seen;
+        if (first_seen && (parse_u64(first_seen, &a.first_seen) < 0 || a.first_seen >= a.last_seen))
                 return -EBADMSG;
         *ret = a;
         return 0;
@@ -229,6 +241,7 @@ struct reader {
         FILE *f;
         struct state_reader *out;
         uint64_t bytes;          /* read so far in this pass */
+        unsigned version;        /* of the header: 1 or 2 */
         char line[STATE_LINE_MAX + 1];
         size_t len;
 };
@@ -291,7 +304,11 @@ static int read_head(struct reader *rd, uint64_t *hash) {
                 if (r == 0)
                         return refuse(rd, -EBADMSG, "truncated after line %u", rd->out->line - 1);
                 /* Another version is refused like a corrupt file: set aside, not guessed at. */
-                if (i == 1 && !streq(rd->line, STATE_HEADER))
+                if (i == 1 && streq(rd->line, STATE_HEADER))
+                        rd->version = 2;
+                else if (i == 1 && streq(rd->line, STATE_HEADER_V1))
+                        rd->version = 1;
+                else if (i == 1)
                         return refuse(rd, -EBADMSG, "line 1: not \"%s\" (not a state file, or of another version)",
                                       STATE_HEADER);
                 if (i == 2 && (!startswith(rd->line, "written ") || parse_u64(rd->line + 8, &rd->out->written) < 0))
@@ -387,9 +404,9 @@ static int deliver_pass(struct reader *rd, uint64_t expected_hash) {
                 if (startswith(rd->line, "address ")) {
                         struct state_address a;
 
-                        if (parse_address_line(rd->line + 8, &a) < 0)
-                                return refuse(rd, -EBADMSG, "line %u: bad address record (want \"address GROUP HOST ADDRESS EXPIRY LAST_SEEN\")",
-                                              rd->out->line);
+                        if (parse_address_line(rd->line + 8, rd->version, &a) < 0)
+                                return refuse(rd, -EBADMSG, "line %u: bad address record (want \"address GROUP HOST ADDRESS EXPIRY LAST_SEEN%s\")",
+                                              rd->out->line, rd->version >= 2 ? "[ FIRST_SEEN]" : "");
                         r = rd->out->on_address ? rd->out->on_address(&a, rd->out->userdata) : 0;
                 } else if (startswith(rd->line, "host ")) {
                         struct state_host h;
@@ -487,13 +504,14 @@ static size_t decimal_length(uint64_t n) {
 }
 
 size_t state_address_size(const char *group, const char *host, const struct ip_addr *addr,
-                          usec_t expiry, usec_t last_seen) {
+                          usec_t expiry, usec_t last_seen, usec_t first_seen) {
         char buf[ADDR_STRLEN];
 
-        /* "address GROUP HOST ADDRESS EXPIRY LAST_SEEN\n", as state_writer_address() writes it. */
+        /* "address GROUP HOST ADDRESS EXPIRY LAST_SEEN[ FIRST_SEEN]\n", as
+         * state_writer_address() writes it. */
         return strlen("address ") + strlen(group) + 1 + strlen(host) + 1 +
                strlen(addr_to_string(addr, buf)) + 1 + decimal_length(expiry) + 1 +
-               decimal_length(last_seen) + 1;
+               decimal_length(last_seen) + (first_seen < last_seen ? 1 + decimal_length(first_seen) : 0) + 1;
 }
 
 size_t state_host_size_max(const char *group, const char *host) {
@@ -667,7 +685,7 @@ int state_writer_new(const char *path, usec_t written, struct state_writer **ret
 }
 
 int state_writer_address(struct state_writer *w, const char *group, const char *host,
-                         const struct ip_addr *addr, usec_t expiry, usec_t last_seen) {
+                         const struct ip_addr *addr, usec_t expiry, usec_t last_seen, usec_t first_seen) {
         char buf[ADDR_STRLEN];
 
         if (w->error < 0)
@@ -678,6 +696,11 @@ int state_writer_address(struct state_writer *w, const char *group, const char *
         if (w->n_addresses >= STATE_ADDRESSES_MAX)
                 return writer_fail(w, -E2BIG);
         w->n_addresses++;
+        /* Only when earlier: absent means equal (a first_seen after last_seen is not one). */
+        if (first_seen < last_seen)
+                return writer_line(w, "address %s %s %s %llu %llu %llu", group, host, addr_to_string(addr, buf),
+                                   (unsigned long long) expiry, (unsigned long long) last_seen,
+                                   (unsigned long long) first_seen);
         return writer_line(w, "address %s %s %s %llu %llu", group, host, addr_to_string(addr, buf),
                            (unsigned long long) expiry, (unsigned long long) last_seen);
 }
@@ -738,7 +761,7 @@ int state_save(const char *path, const struct state *s) {
                 return r;
         for (size_t i = 0; i < s->n_addresses; i++) {
                 const struct state_address *a = &s->addresses[i];
-                r = state_writer_address(w, a->group, a->host, &a->addr, a->expiry, a->last_seen);
+                r = state_writer_address(w, a->group, a->host, &a->addr, a->expiry, a->last_seen, a->first_seen);
                 if (r < 0)
                         return r;
         }
@@ -1226,6 +1249,7 @@ static void json_host(struct json *j, const struct status_view *v, const struct 
                 json_uint(j, "expiry", a->expiry);
                 json_uint(j, "expires_in_usec", a->expiry > v->now ? a->expiry - v->now : 0);
                 json_time(j, "last_seen", a->last_seen);
+                json_time(j, "first_seen", a->first_seen);
                 json_close(j, '}');
         }
         json_close(j, ']');
@@ -1263,7 +1287,7 @@ void state_print_json(const struct state *s, const struct config *c, usec_t now,
 
         fputc('{', f);
         j.depth = 1;
-        json_uint(&j, "version", STATE_VERSION);
+        json_uint(&j, "version", STATUS_JSON_VERSION);
         json_time(&j, "written", s->written);
         json_uint(&j, "now", now);
         json_key(&j, "configuration");

@@ -15,6 +15,7 @@ struct state_address {
         struct ip_addr addr;
         usec_t expiry;
         usec_t last_seen;
+        usec_t first_seen; /* allowed without a gap since then, <= last_seen (version 1 files: =) */
 };
 
 struct state_host {
@@ -77,7 +78,7 @@ int state_load(const char *path, struct state **ret);
 struct state_writer;
 int state_writer_new(const char *path, usec_t written, struct state_writer **ret);
 int state_writer_address(struct state_writer *w, const char *group, const char *host,
-                         const struct ip_addr *addr, usec_t expiry, usec_t last_seen);
+                         const struct ip_addr *addr, usec_t expiry, usec_t last_seen, usec_t first_seen);
 int state_writer_host(struct state_writer *w, const struct state_host *h);
 int state_writer_commit(struct state_writer *w);
 struct state_writer *state_writer_free(struct state_writer *w);
@@ -85,7 +86,7 @@ static inline void state_writer_freep(struct state_writer **w) { state_writer_fr
 
 /* Exact size of the line state_writer_address() writes for these values. */
 size_t state_address_size(const char *group, const char *host, const struct ip_addr *addr,
-                          usec_t expiry, usec_t last_seen);
+                          usec_t expiry, usec_t last_seen, usec_t first_seen);
 /* Largest size of a host line for group/host, whatever its times, count and error text. */
 size_t state_host_size_max(const char *group, const char *host);
 /* Largest size of the header, "written" and "end" lines together. */

@@ -71,6 +71,16 @@ static void print_expiry(usec_t expiry, usec_t now, FILE *f) {
                         format_duration(d, sizeof(d), now - expiry));
 }
 
+/* "allowed since 2026-11-14 12:03:00 UTC, " while the record allows, "allowed from ..., " once it
+ * expired; nothing for a record that does not know (0). */
+static void print_since(const struct state_address *a, usec_t now, FILE *f) {
+        char t[TIMESTAMP_MAX];
+
+        if (a->first_seen > 0)
+                fprintf(f, "allowed %s %s, ", a->expiry > now ? "since" : "from",
+                        format_timestamp(t, sizeof(t), a->first_seen));
+}
+
 static bool host_configured(const struct group *g, const char *host) {
         for (size_t i = 0; g && i < g->n_hosts; i++)
                 if (streq(g->hosts[i], host))
@@ -189,9 +199,11 @@ static void print_address(const char *what, const struct config *c, bool allowed
                         fprintf(f, "static %s, no expiry\n", addr_to_string(r[i].static_entry, a));
                         continue;
                 }
-                fprintf(f, "host %s%s, last in DNS %s, ", r[i].learned->host,
+                fprintf(f, "host %s%s, ", r[i].learned->host,
                         host_snooped(c, r[i].config, r[i].learned->host) ? " (learned from snooped DNS replies)" :
-                        c && r[i].config && !host_configured(r[i].config, r[i].learned->host) ? " (not configured)" : "",
+                        c && r[i].config && !host_configured(r[i].config, r[i].learned->host) ? " (not configured)" : "");
+                print_since(r[i].learned, now, f);
+                fprintf(f, "last in DNS %s, ",
                         r[i].learned->last_seen ? format_timestamp(t, sizeof(t), r[i].learned->last_seen) : "never");
                 print_expiry(r[i].learned->expiry, now, f);
                 fputc('\n', f);
@@ -227,6 +239,7 @@ static void json_address(const char *what, const struct config *c, bool allowed,
                 json_ports(&j, r[i].config);
                 json_string(&j, "static", r[i].static_entry ? addr_to_string(r[i].static_entry, a) : NULL);
                 json_string(&j, "host", r[i].learned ? r[i].learned->host : NULL);
+                json_time(&j, "first_seen", r[i].learned ? r[i].learned->first_seen : 0);
                 json_time(&j, "last_seen", r[i].learned ? r[i].learned->last_seen : 0);
                 json_time(&j, "expiry", r[i].learned ? r[i].learned->expiry : 0);
                 json_bool(&j, "allows", reason_allows(&r[i], c, now));
@@ -341,6 +354,7 @@ static void print_host(const struct state *s, const char *group, const char *hos
                 if (!streq(a->group, group) || !streq(a->host, host))
                         continue;
                 fprintf(f, "    %s ", addr_to_string(&a->addr, addr));
+                print_since(a, now, f);
                 print_expiry(a->expiry, now, f);
                 fputc('\n', f);
                 n++;
@@ -369,6 +383,7 @@ static void json_host(struct json *j, const struct state *s, const char *group, 
                         continue;
                 json_open(j, NULL, '{');
                 json_string(j, "address", addr_to_string(&a->addr, addr));
+                json_time(j, "first_seen", a->first_seen);
                 json_time(j, "last_seen", a->last_seen);
                 json_uint(j, "expiry", a->expiry);
                 json_bool(j, "expired", a->expiry <= now);

@@ -189,7 +189,7 @@ int main(void) {
                         CHECK(ledger_new(&l) == 0);
                         for (size_t i = 0; i < n; i++)
                                 CHECK(ledger_restore(l, ledger_host_name(src, e[i].host), &e[i].addr,
-                                                     e[i].expiry, e[i].last_seen) == 0);
+                                                     e[i].expiry, e[i].last_seen, e[i].last_seen) == 0);
                         samples[r] = now_ms() - t;
                         ledger_free(l);
                 }

@@ -23,34 +23,41 @@ def fnv1a64(data):
     return h
 
 
-def state(records, written=1700000000000000, header='allowlistd-state 1', checksum=None):
+def state(records, written=1700000000000000, header='allowlistd-state 2', checksum=None):
     body = ''.join(line + '\n' for line in [header, 'written %d' % written] + records).encode()
     h = fnv1a64(body) if checksum is None else checksum
     return body + b'end %d %016x\n' % (len(records), h)
 
 
 T = 1700000000000000
+# Version 2: address GROUP HOST ADDRESS EXPIRY LAST_SEEN[ FIRST_SEEN], FIRST_SEEN only when
+# earlier than LAST_SEEN.
 addresses = [
-    'address vendor-cm cm.vendor.example 192.0.2.1 %d %d' % (T + 7 * 86400 * 10**6, T),
+    'address vendor-cm cm.vendor.example 192.0.2.1 %d %d %d' % (T + 7 * 86400 * 10**6, T, T - 3 * 86400 * 10**6),
     'address vendor-cm cm.vendor.example 2001:db8::1 %d %d' % (T + 3600 * 10**6, T - 10**6),
     'address relay relay1.vendor.example 198.51.100.7 %d 0' % (T + 10**6),
 ]
+# Version 1 (still read): never a FIRST_SEEN.
+addresses_v1 = [addresses[0].rsplit(' ', 1)[0]] + addresses[1:]
 hosts = [
     'host vendor-cm cm.vendor.example %d 0 0 0 %d' % (T, T + 3600 * 10**6),
     'host relay relay1.vendor.example %d %d %d 3 %d SERVFAIL (AAAA)' % (T - 86400 * 10**6, T, T - 600 * 10**6, T + 60 * 10**6),
 ]
 write('state', 'valid.state', state(addresses + hosts))
+write('state', 'valid-v1.state', state(addresses_v1 + hosts, header='allowlistd-state 1'))
 write('state', 'empty.state', state([]))
 write('state', 'duplicates.state', state(addresses[:1] * 3 + hosts[:1] * 2))
 write('state', 'absurd-expiry.state', state([
-    'address g h.example 203.0.113.9 18446744073709551615 18446744073709551615',
+    'address g h.example 203.0.113.9 18446744073709551615 18446744073709551615 0',
     'host g h.example 18446744073709551615 0 0 4294967295 18446744073709551615']))
 write('state', 'bad-checksum.state', state(addresses, checksum=0x0123456789abcdef))
-write('state', 'other-version.state', state(addresses, header='allowlistd-state 2'))
+write('state', 'other-version.state', state(addresses, header='allowlistd-state 3'))
 write('state', 'truncated.state', state(addresses + hosts)[:-30])
 write('state', 'bad-fields.state', state([
-    'address g h.example 192.0.2.0/24 1 1',
-    'address g h.example 192.0.2.1  1 1',
+    'address g h.example 192.0.2.0/24 1 1 1',
+    'address g h.example 192.0.2.1  1 1 1',
+    'address g h.example 192.0.2.1 1 1 1',
+    'address g h.example 192.0.2.1 1 1 2',
     'host G h.example 1 2 3 x 5',
     'host g h.example 1 2 3 4 5 \x01control']))
 

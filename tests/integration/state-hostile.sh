@@ -99,7 +99,7 @@ assert_eq 257 "$(set_elements inet allowlistd g_v4 | wc -l)" "1,000,000 records:
 assert_eq 256 "$(set_elements inet allowlistd g_v6 | wc -l)" "1,000,000 records: 256 IPv6 for b"
 grep -qF "dropped 999488 addresses beyond max_addresses=256 per family of 1 host" "$DAEMON_LOG" ||
         fail "the cap is not reported: $(grep -i 'state file' "$DAEMON_LOG")"
-# 40 bytes per record while they are sorted (the file itself takes 60): the bound is the
+# 48 bytes per record while they are sorted (the file itself takes 60): the bound is the
 # file's size, and far from the 328 bytes per record of a parsed record.
 within_kb "$HWM" $(( 160 * 1024 )) "1,000,000 records"
 daemon_stop
@@ -126,9 +126,11 @@ grep -qF "Restored 3 addresses from $STATE (4 expired, no longer configured or n
         fail "absurd expiries: restore not reported: $(grep -i restored "$DAEMON_LOG")"
 daemon_stop
 now_us="$(date +%s%6N)"
-while read -r _ _ host address expiry last_seen; do
+while read -r _ _ host address expiry last_seen first_seen; do
         (( expiry <= now_us + 3600 * 1000000 )) || fail "absurd expiries: saved $address with expiry $expiry (now $now_us): $(cat "$STATE")"
         (( last_seen <= now_us )) || fail "absurd expiries: saved $address with last_seen $last_seen in the future"
+        (( ${first_seen:-0} < last_seen )) || [[ -z "$first_seen" ]] ||
+                fail "absurd expiries: saved $address allowed since $first_seen, not before its last answer $last_seen"
 done < <(grep '^address ' "$STATE")
 echo "ok: absurd expiries: saved again within one validity, nothing seen in the future"
 

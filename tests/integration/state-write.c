@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* state-write PATH: writes a state file at PATH through the daemon's own writer, from lines
- * "GROUP HOST ADDRESS EXPIRY LAST_SEEN" on stdin (times in CLOCK_REALTIME usec), so tests can
+ * "GROUP HOST ADDRESS EXPIRY LAST_SEEN" on stdin (times in CLOCK_REALTIME usec; each address
+ * allowed since its LAST_SEEN), so tests can
  * build large files with a correct checksum in a second. EXPIRY may be "+SECONDS" (from now).
  * Exits 0, or 1 with the reason. */
 #include <stdio.h>
@@ -47,7 +48,7 @@ int main(int argc, char **argv) {
                         fprintf(stderr, "stdin:%lu: bad record\n", line);
                         return 1;
                 }
-                r = state_writer_address(w, group, host, &a, e, l);
+                r = state_writer_address(w, group, host, &a, e, l, l);
                 if (r < 0) {
                         fprintf(stderr, "stdin:%lu: %s\n", line, strerror(-r));
                         return 1;

@@ -46,14 +46,14 @@ status() {
 
 status 192.0.2.1
 assert_eq "192.0.2.1: allowed
-  group ga (tcp/443 udp/3478-3479): host a.vendor.test, last in DNS TIME, until TIME (DUR left)
+  group ga (tcp/443 udp/3478-3479): host a.vendor.test, allowed since TIME, last in DNS TIME, until TIME (DUR left)
   group ga (tcp/443 udp/3478-3479): static 192.0.2.1, no expiry
   kernel: set inet allowlistd ga_v4: 192.0.2.1" "$OUT" "an address both static and from DNS"
 assert_eq 0 "$RC" "allowed: exit 0"
 
 status 2001:db8::1
 assert_eq "2001:db8::1: allowed
-  group ga (tcp/443 udp/3478-3479): host a.vendor.test, last in DNS TIME, until TIME (DUR left)
+  group ga (tcp/443 udp/3478-3479): host a.vendor.test, allowed since TIME, last in DNS TIME, until TIME (DUR left)
   kernel: set inet allowlistd ga_v6: 2001:db8::1 timeout 2h expires DUR" "$OUT" "an address from DNS"
 assert_eq 0 "$RC" "allowed: exit 0"
 
@@ -80,20 +80,60 @@ assert_eq "true 7200 7200000000 [\"tcp/443\",\"udp/3478-3479\"] a.vendor.test" \
 left="$(jq '.kernel[0].expires_in_usec' <<<"$json")"
 (( left > 7100000000 && left <= 7200000000 )) || fail "JSON: kernel expires_in_usec $left"
 
+# Since when: b.vendor.test answers every second with a validity of 3s, so 198.51.100.2 stays
+# allowed without a gap; later answers move last_seen and expiry, never first_seen (the first
+# answer's time, as the first state file recorded it).
+first_json() { "$ALLOWLISTD" -c "$DAEMON_CONF" --status --json 198.51.100.2; }
+t0="$(first_json | jq '.groups[0].first_seen')"
+[[ "$t0" =~ ^[0-9]+$ ]] || fail "JSON: no first_seen for 198.51.100.2: $t0"
+_answered_again() { (( $(first_json | jq '.groups[0].last_seen') > t0 + 1500000 )); }
+wait_until 10 _answered_again || fail "198.51.100.2 was not answered again"
+json="$(first_json)"
+since="$(jq '.groups[0].first_seen' <<<"$json")"
+(( since >= t0 - 1000 && since <= t0 + 1000 )) || fail "since moved with later answers: $t0, then $since"
+assert_eq "true" "$(jq '.allowed and .groups[0].last_seen > .groups[0].first_seen + 1500000' <<<"$json")" \
+        "answered again: allowed, last_seen after first_seen"
+text="$("$ALLOWLISTD" -c "$DAEMON_CONF" --status 198.51.100.2 | sed -n 2p)"
+[[ "$text" =~ ^"  group gb (tcp/80): host b.vendor.test, allowed since "([0-9-]+" "[0-9:]+" UTC"), ]] ||
+        fail "text: no \"allowed since\": $text"
+shown="$(date -u -d "${BASH_REMATCH[1]}" +%s)"
+(( shown == since / 1000000 || shown == (since - 1000) / 1000000 || shown == (since + 1000) / 1000000 )) ||
+        fail "text: allowed since $shown, not the first answer at $since usec"
+
+# A reload and a restart keep it. ga is reloaded with refresh=1s, so 2001:db8::1 (answered once
+# so far) is answered again and again: the reload carries it over, the answers move last_seen only,
+# the state file then has it apart from last_seen, and the restore after a restart puts it back.
+v6() { "$ALLOWLISTD" -c "$DAEMON_CONF" --status --json 2001:db8::1 | jq ".groups[0].$1"; }
+v6_since="$(v6 first_seen)"
+sed -i 's/^refresh = 1h$/refresh = 1s/' "$DAEMON_CONF"
+"$ALLOWLISTD" -c "$DAEMON_CONF" --reload "$DAEMON_PID" || fail "reload failed"
+_v6_answered_again() { (( $(v6 last_seen) > v6_since + 1500000 )); }
+wait_until 10 _v6_answered_again || fail "2001:db8::1 was not answered again after the reload"
+v6_after="$(v6 first_seen)"
+(( v6_after >= v6_since - 1000 && v6_after <= v6_since + 1000 )) || fail "since changed across a reload: $v6_since, then $v6_after"
+daemon_stop
+v6_last="$(v6 last_seen)"
+daemon_start
+_v6_answered() { (( $(v6 last_seen) > v6_last )); }
+wait_until 10 _v6_answered || fail "2001:db8::1 was not answered after the restart"
+v6_after="$(v6 first_seen)"
+(( v6_after >= v6_since - 1000 && v6_after <= v6_since + 1000 )) || fail "since changed across a restart: $v6_since, then $v6_after"
+echo "ok: allowed since kept across a reload and a restart"
+
 status ga
 assert_eq "group ga (tcp/443 udp/3478-3479; validity 2h)
   static 192.0.2.1
   static 203.0.113.0/24
   host a.vendor.test: answering, last success TIME, next lookup in DUR
-    192.0.2.1 until TIME (DUR left)
-    2001:db8::1 until TIME (DUR left)
+    192.0.2.1 allowed since TIME, until TIME (DUR left)
+    2001:db8::1 allowed since TIME, until TIME (DUR left)
   host n.vendor.test: answering, last success TIME, next lookup in DUR
     no addresses" "$OUT" "a group"
 assert_eq 0 "$RC" "a group: exit 0"
 status B.Vendor.Test.
 assert_eq "group gb (tcp/80; validity 3s)
   host b.vendor.test: answering, last success TIME, next lookup in DUR
-    198.51.100.2 until TIME (DUR left)" "$OUT" "a host, named in another case with a dot"
+    198.51.100.2 allowed since TIME, until TIME (DUR left)" "$OUT" "a host, named in another case with a dot"
 assert_eq 0 "$RC" "a host: exit 0"
 status nosuch
 assert_eq "nosuch: no group or host of that name in $DAEMON_CONF" "$OUT" "an unknown name"
@@ -114,7 +154,7 @@ if command -v setpriv >/dev/null; then
         OUT="$(setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --bounding-set=-all \
                 "$ALLOWLISTD" -c "$pub/allowlistd.conf" --status 192.0.2.1 | sed -E 's/[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{8} UTC/TIME/g; s/\(([0-9]+[dhms])+ left\)/(DUR left)/')" || RC=$?
         assert_eq "192.0.2.1: allowed: as recorded; the kernel's sets could not be read
-  group ga (tcp/443 udp/3478-3479): host a.vendor.test, last in DNS TIME, until TIME (DUR left)
+  group ga (tcp/443 udp/3478-3479): host a.vendor.test, allowed since TIME, last in DNS TIME, until TIME (DUR left)
   group ga (tcp/443 udp/3478-3479): static 192.0.2.1, no expiry
   kernel: set inet allowlistd ga_v4: cannot read it (needs CAP_NET_ADMIN)" "$OUT" "unprivileged: the records, and why not the kernel"
         assert_eq 0 "$RC" "unprivileged: exit 0 on the records"
@@ -126,7 +166,7 @@ _b_gone() { [[ -z "$(set_elements inet allowlistd gb_v4)" ]]; }
 wait_until 10 _b_gone || fail "198.51.100.2 did not time out in the kernel"
 status 198.51.100.2
 assert_eq "198.51.100.2: not allowed: its validity ran out or its group or host is no longer configured
-  group gb (tcp/80): host b.vendor.test, last in DNS TIME, expired TIME (DUR ago)
+  group gb (tcp/80): host b.vendor.test, allowed from TIME, last in DNS TIME, expired TIME (DUR ago)
   kernel: set inet allowlistd gb_v4: no element" "$OUT" "an expired address"
 assert_eq 1 "$RC" "expired: exit 1"
 
@@ -134,6 +174,6 @@ assert_eq 1 "$RC" "expired: exit 1"
 nft flush set inet allowlistd ga_v6
 status 2001:db8::1
 assert_eq "2001:db8::1: not allowed: the kernel's sets do not hold it (is allowlistd running?)
-  group ga (tcp/443 udp/3478-3479): host a.vendor.test, last in DNS TIME, until TIME (DUR left)
+  group ga (tcp/443 udp/3478-3479): host a.vendor.test, allowed since TIME, last in DNS TIME, until TIME (DUR left)
   kernel: set inet allowlistd ga_v6: no element" "$OUT" "recorded but not in the kernel"
 assert_eq 1 "$RC" "not in the kernel: exit 1"

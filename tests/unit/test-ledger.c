@@ -585,9 +585,9 @@ static void test_restore(void) {
 
         ASSERT_EQ(0, ledger_new(&l));
         /* Out of order on purpose (c, a, b), with remaining expiries. */
-        ASSERT_EQ(0, ledger_restore(l, "csall.wisemo.com", &c, now + 2 * DAY, now - 5 * DAY));
-        ASSERT_EQ(0, ledger_restore(l, "csall.wisemo.com", &a, now + 1 * DAY, now - 6 * DAY));
-        ASSERT_EQ(0, ledger_restore(l, "mycloudall.wisemo.com", &b, now + 3 * DAY, now - 4 * DAY));
+        ASSERT_EQ(0, ledger_restore(l, "csall.wisemo.com", &c, now + 2 * DAY, now - 5 * DAY, now - 5 * DAY));
+        ASSERT_EQ(0, ledger_restore(l, "csall.wisemo.com", &a, now + 1 * DAY, now - 6 * DAY, now - 6 * DAY));
+        ASSERT_EQ(0, ledger_restore(l, "mycloudall.wisemo.com", &b, now + 3 * DAY, now - 4 * DAY, now - 4 * DAY));
         assert_sorted(l);
         ledger_entries(l, &n);
         ASSERT_UEQ(3, n);
@@ -596,11 +596,11 @@ static void test_restore(void) {
         assert_entry(l, &b, now + 3 * DAY, now - 4 * DAY, "mycloudall.wisemo.com");
 
         /* Duplicates in the state file: the later expiry wins, with its host and last_seen. */
-        ASSERT_EQ(0, ledger_restore(l, "other.example", &a, now + 1 * DAY - 1, now));
+        ASSERT_EQ(0, ledger_restore(l, "other.example", &a, now + 1 * DAY - 1, now, now));
         assert_entry(l, &a, now + 1 * DAY, now - 6 * DAY, "csall.wisemo.com");
-        ASSERT_EQ(0, ledger_restore(l, "other.example", &a, now + 1 * DAY, now));
+        ASSERT_EQ(0, ledger_restore(l, "other.example", &a, now + 1 * DAY, now, now));
         assert_entry(l, &a, now + 1 * DAY, now - 6 * DAY, "csall.wisemo.com");
-        ASSERT_EQ(0, ledger_restore(l, "other.example", &a, now + 4 * DAY, now - DAY));
+        ASSERT_EQ(0, ledger_restore(l, "other.example", &a, now + 4 * DAY, now - DAY, now - DAY));
         assert_entry(l, &a, now + 4 * DAY, now - DAY, "other.example");
         ledger_entries(l, &n);
         ASSERT_UEQ(3, n);
@@ -621,12 +621,12 @@ static void test_restore(void) {
         assert_entry(l, &b, now + 3 * DAY, now + DAY, "skinsall.wisemo.com");
 
         /* Restoring with an earlier expiry after a sighting changes nothing. */
-        ASSERT_EQ(0, ledger_restore(l, "csall.wisemo.com", &b, now, now - 7 * DAY));
+        ASSERT_EQ(0, ledger_restore(l, "csall.wisemo.com", &b, now, now - 7 * DAY, now - 7 * DAY));
         assert_entry(l, &b, now + 3 * DAY, now + DAY, "skinsall.wisemo.com");
 
         /* Bad arguments. */
-        ASSERT_EQ(-EINVAL, ledger_restore(l, NULL, &a, now, now));
-        ASSERT_EQ(-EINVAL, ledger_restore(l, "x", NULL, now, now));
+        ASSERT_EQ(-EINVAL, ledger_restore(l, NULL, &a, now, now, now));
+        ASSERT_EQ(-EINVAL, ledger_restore(l, "x", NULL, now, now, now));
         events_free(&ev);
 }
 
@@ -642,8 +642,8 @@ static void test_restore_order(void) {
                 /* test_addr order: IPv4 ascending then IPv6 ascending = address order */
                 unsigned k = i < count / 2 ? 2 * i : 2 * (i - count / 2) + 1;
                 struct ip_addr a = test_addr(k), r = test_addr(count - 1 - k);
-                ASSERT_EQ(0, ledger_restore(sorted, "h", &a, T0 + k, T0));
-                ASSERT_EQ(0, ledger_restore(reversed, "h", &r, T0 + count - 1 - k, T0));
+                ASSERT_EQ(0, ledger_restore(sorted, "h", &a, T0 + k, T0, T0));
+                ASSERT_EQ(0, ledger_restore(reversed, "h", &r, T0 + count - 1 - k, T0, T0));
         }
         e1 = ledger_entries(sorted, &n1);
         e2 = ledger_entries(reversed, &n2);
@@ -855,6 +855,16 @@ static size_t model_restore(struct model_record *r, size_t n, size_t max_per_fam
         return kept;
 }
 
+static usec_t model_first_seen(const struct model_record *model, const usec_t *first_seen, size_t n,
+                               const struct ip_addr *a) {
+        usec_t earliest = USEC_INFINITY;
+
+        for (size_t i = 0; i < n; i++)
+                if (addr_compare(&model[i].addr, a) == 0)
+                        earliest = MIN(earliest, first_seen[i]);
+        return earliest;
+}
+
 static void test_restore_many_against_model(void) {
         static const char *const hosts[] = { "a.example", "b.example", "c.example", "d.example" };
         uint64_t rng = 11;
@@ -864,11 +874,12 @@ static void test_restore_many_against_model(void) {
                 size_t n = xorshift64(&rng) % 300, max = 1 + xorshift64(&rng) % 40, kept, duplicates, k = 0, n_out;
                 struct model_record *model = calloc(MAX(n, 1u), sizeof(*model));
                 struct ledger_entry *records = calloc(MAX(n, 1u), sizeof(*records));
+                usec_t *first_seen = calloc(MAX(n, 1u), sizeof(*first_seen));
                 struct ledger_restore_stats stats;
                 /* Small ranges, so duplicates, equal expiries and equal last_seen all occur. */
                 unsigned pool = 1 + (unsigned) (xorshift64(&rng) % 200);
 
-                ASSERT_TRUE(model && records);
+                ASSERT_TRUE(model && records && first_seen);
                 for (size_t i = 0; i < n; i++) {
                         model[i] = (struct model_record) {
                                 .addr = test_addr((unsigned) (xorshift64(&rng) % pool)),
@@ -881,7 +892,9 @@ static void test_restore_many_against_model(void) {
                                 .host = model[i].host,
                                 .expiry = model[i].expiry,
                                 .last_seen = model[i].last_seen,
+                                .first_seen = T0 - 3 - xorshift64(&rng) % 10,
                         };
+                        first_seen[i] = records[i].first_seen;
                 }
                 kept = model_restore(model, n, max, &duplicates);
 
@@ -903,6 +916,8 @@ static void test_restore_many_against_model(void) {
                         ASSERT_UEQ(model[i].expiry, found->expiry);
                         ASSERT_UEQ(model[i].last_seen, found->last_seen);
                         ASSERT_STREQ(hosts[model[i].host], ledger_host_name(l, found->host));
+                        /* Since the earliest of all records of the address, kept or not. */
+                        ASSERT_UEQ(model_first_seen(model, first_seen, n, &model[i].addr), found->first_seen);
                 }
                 ASSERT_UEQ(kept, k);
                 /* Each host's own list agrees: its count and its earliest expiry. */
@@ -919,6 +934,7 @@ static void test_restore_many_against_model(void) {
                         ASSERT_UEQ(earliest, ledger_host_next_expiry(l, hosts[h]));
                 }
                 free(model);
+                free(first_seen);
         }
 }
 
@@ -1030,7 +1046,7 @@ static void test_large(void) {
         /* The state file round trip: restoring in entries order gives the same ledger. */
         ASSERT_EQ(0, ledger_new(&copy));
         for (size_t i = 0; i < n; i++)
-                ASSERT_EQ(0, ledger_restore(copy, ledger_host_name(l, e[i].host), &e[i].addr, e[i].expiry, e[i].last_seen));
+                ASSERT_EQ(0, ledger_restore(copy, ledger_host_name(l, e[i].host), &e[i].addr, e[i].expiry, e[i].last_seen, e[i].last_seen));
         {
                 size_t n2;
                 const struct ledger_entry *e2 = ledger_entries(copy, &n2);
@@ -1199,7 +1215,7 @@ static void test_enomem(void) {
 
                 ledger_entries(l, &n0);
                 allocations_until_failure = k;
-                r = ledger_restore(l, "restored.example", &a, T0 + DAY, T0);
+                r = ledger_restore(l, "restored.example", &a, T0 + DAY, T0, T0);
                 allocations_until_failure = -1;
                 ledger_entries(l, &n);
                 if (r == -ENOMEM) {
@@ -1256,6 +1272,56 @@ static void test_remove_and_forget(void) {
         ASSERT_UEQ(0, ledger_host_count(l, "keep.example"));
 }
 
+/* first_seen: set when an address enters the ledger, kept while it stays allowed whichever
+ * host answers it again, set anew once it expired and comes back; of restored duplicates the
+ * earliest (each record proves the address allowed since its own first_seen). */
+static void test_first_seen(void) {
+        _cleanup_(ledger_freep) struct ledger *l = NULL;
+        struct ip_addr a = parse("192.0.2.1"), b = parse("192.0.2.2");
+        static const char *const hosts[] = { "a.example", "b.example" };
+        struct ledger_entry *records;
+        struct ledger_restore_stats stats;
+
+        ASSERT_EQ(0, ledger_new(&l));
+        ASSERT_EQ(1, ledger_record(l, "a.example", &a, 1, T0, 7 * DAY, NULL, NULL));
+        ASSERT_UEQ(T0, find(l, &a)->first_seen);
+        /* Answered again, by another host too: expiry and last_seen move, first_seen stays. */
+        ASSERT_EQ(0, ledger_record(l, "a.example", &a, 1, T0 + DAY, 7 * DAY, NULL, NULL));
+        ASSERT_EQ(0, ledger_record(l, "b.example", &a, 1, T0 + 2 * DAY, 7 * DAY, NULL, NULL));
+        assert_entry(l, &a, T0 + 9 * DAY, T0 + 2 * DAY, "b.example");
+        ASSERT_UEQ(T0, find(l, &a)->first_seen);
+        /* Expired, then back: allowed again only since its return. */
+        ASSERT_UEQ(1, ledger_expire(l, T0 + 9 * DAY, NULL, NULL));
+        ASSERT_EQ(1, ledger_record(l, "a.example", &a, 1, T0 + 10 * DAY, 7 * DAY, NULL, NULL));
+        ASSERT_UEQ(T0 + 10 * DAY, find(l, &a)->first_seen);
+
+        /* ledger_restore(): the later expiry wins the record, the earlier first_seen the since. */
+        ASSERT_EQ(0, ledger_restore(l, "b.example", &b, T0 + 5 * DAY, T0 + 2 * DAY, T0 + DAY));
+        ASSERT_EQ(0, ledger_restore(l, "a.example", &b, T0 + 3 * DAY, T0 + 2, T0 + 1));
+        assert_entry(l, &b, T0 + 5 * DAY, T0 + 2 * DAY, "b.example");
+        ASSERT_UEQ(T0 + 1, find(l, &b)->first_seen);
+        ASSERT_EQ(0, ledger_restore(l, "a.example", &b, T0 + 6 * DAY, T0 + 3 * DAY, T0 + 2 * DAY));
+        assert_entry(l, &b, T0 + 6 * DAY, T0 + 3 * DAY, "a.example");
+        ASSERT_UEQ(T0 + 1, find(l, &b)->first_seen);
+
+        /* ledger_restore_many(): the same rule, whatever the records' order. */
+        l = ledger_free(l);
+        ASSERT_EQ(0, ledger_new(&l));
+        records = calloc(3, sizeof(*records));
+        ASSERT_TRUE(records);
+        records[0] = (struct ledger_entry) { .addr = a, .host = 0, .expiry = T0 + 5 * DAY, .last_seen = T0,
+                                             .first_seen = T0 - SEC };
+        records[1] = (struct ledger_entry) { .addr = a, .host = 1, .expiry = T0 + 6 * DAY, .last_seen = T0 + DAY,
+                                             .first_seen = T0 };
+        records[2] = (struct ledger_entry) { .addr = b, .host = 1, .expiry = T0 + 6 * DAY, .last_seen = T0 + DAY,
+                                             .first_seen = T0 + DAY };
+        ASSERT_EQ(0, ledger_restore_many(l, hosts, 2, records, 3, 256, &stats));
+        ASSERT_UEQ(1, stats.duplicates);
+        assert_entry(l, &a, T0 + 6 * DAY, T0 + DAY, "b.example");
+        ASSERT_UEQ(T0 - SEC, find(l, &a)->first_seen);
+        ASSERT_UEQ(T0 + DAY, find(l, &b)->first_seen);
+}
+
 int main(void) {
         test_remove_and_forget();
         test_cycle_7d();
@@ -1265,6 +1331,7 @@ int main(void) {
         test_shared();
         test_restore();
         test_restore_order();
+        test_first_seen();
         test_callbacks();
         test_odd_input();
         test_random_against_model();

@@ -87,7 +87,8 @@ static struct ip_addr addr(const char *s) {
 
 static void add_address(struct state *s, const char *group, const char *host, const char *address,
                         usec_t expiry, usec_t last_seen) {
-        struct state_address a = { .addr = addr(address), .expiry = expiry, .last_seen = last_seen };
+        struct state_address a = { .addr = addr(address), .expiry = expiry, .last_seen = last_seen,
+                                   .first_seen = last_seen };
 
         snprintf(a.group, sizeof(a.group), "%s", group);
         snprintf(a.host, sizeof(a.host), "%s", host);
@@ -118,6 +119,7 @@ static void assert_state_equal(const struct state *a, const struct state *b) {
                 ASSERT_EQ(0, addr_compare(&a->addresses[i].addr, &b->addresses[i].addr));
                 ASSERT_UEQ(a->addresses[i].expiry, b->addresses[i].expiry);
                 ASSERT_UEQ(a->addresses[i].last_seen, b->addresses[i].last_seen);
+                ASSERT_UEQ(a->addresses[i].first_seen, b->addresses[i].first_seen);
         }
         for (size_t i = 0; i < a->n_hosts; i++) {
                 ASSERT_STREQ(a->hosts[i].group, b->hosts[i].group);
@@ -183,13 +185,13 @@ static void test_round_trip(void) {
 }
 
 #define SMALL_BODY                                                                              \
-        "allowlistd-state 1\n"                                                                  \
+        "allowlistd-state 2\n"                                                                  \
         "written 1700000000000000\n"                                                            \
-        "address wisemo mycloudall.wisemo.com 192.0.2.10 1702592000000000 1700000000000000\n"   \
+        "address wisemo mycloudall.wisemo.com 192.0.2.10 1702592000000000 1700000000000000 1699400000000000\n" \
         "address wisemo mycloudall.wisemo.com 2001:db8::10 1702592000000000 0\n"                \
         "host wisemo mycloudall.wisemo.com 1700000000000000 0 0 0 1702591400000000\n"           \
         "host wisemo csall.wisemo.com 1699990000000000 1700000000000000 1699996400000000 3 1700000600000000 Timeout while contacting DNS servers\n"
-#define SMALL_CHECKSUM "1b49d6db1c95ed87"
+#define SMALL_CHECKSUM "0a16019ea4d76f57"
 #define SMALL_FILE SMALL_BODY "end 4 " SMALL_CHECKSUM "\n"
 
 static struct state *make_small_state(void) {
@@ -198,11 +200,60 @@ static struct state *make_small_state(void) {
         ASSERT_TRUE(s);
         s->written = 1700000000000000;
         add_address(s, "wisemo", "mycloudall.wisemo.com", "192.0.2.10", 1702592000000000, 1700000000000000);
+        s->addresses[0].first_seen = 1699400000000000; /* allowed for a week before its last answer */
         add_address(s, "wisemo", "mycloudall.wisemo.com", "2001:db8::10", 1702592000000000, 0);
         add_host(s, "wisemo", "mycloudall.wisemo.com", 1700000000000000, 0, 0, 0, "", 1702591400000000);
         add_host(s, "wisemo", "csall.wisemo.com", 1699990000000000, 1700000000000000, 1699996400000000, 3,
                  "Timeout while contacting DNS servers", 1700000600000000);
         return s;
+}
+
+static void assert_rejected(const char *path, const char *what);
+
+/* A file of version 1 (no FIRST_SEEN) is read, each address allowed since its last answer (the
+ * earliest time the file proves); a version 1 record with a sixth field is refused. The next
+ * save writes version 2. */
+static void test_version_1(void) {
+        _cleanup_free_ char *path = path_in_dir("version-1");
+        _cleanup_(state_freep) struct state *t = NULL, *t2 = NULL;
+        static const char v1[] =
+                "allowlistd-state 1\n"
+                "written 1700000000000000\n"
+                "address wisemo mycloudall.wisemo.com 192.0.2.10 1702592000000000 1700000000000000\n"
+                "address wisemo mycloudall.wisemo.com 2001:db8::10 1702592000000000 0\n"
+                "host wisemo mycloudall.wisemo.com 1700000000000000 0 0 0 1702591400000000\n";
+        static const char v2_start[] =
+                "allowlistd-state 2\nwritten 1700000000000000\n"
+                "address wisemo mycloudall.wisemo.com 192.0.2.10 1702592000000000 1700000000000000\n";
+        char *data;
+
+        write_with_end(path, v1, 3);
+        ASSERT_EQ(0, state_load(path, &t));
+        ASSERT_UEQ(2, t->n_addresses);
+        ASSERT_UEQ(1700000000000000, t->addresses[0].last_seen);
+        ASSERT_UEQ(1700000000000000, t->addresses[0].first_seen);
+        ASSERT_UEQ(0, t->addresses[1].first_seen);
+        ASSERT_UEQ(1, t->n_hosts);
+
+        ASSERT_EQ(0, state_save(path, t));
+        data = read_file(path, NULL);
+        ASSERT_EQ(0, strncmp(data, v2_start, strlen(v2_start)));
+        free(data);
+
+        write_with_end(path, "allowlistd-state 1\nwritten 1\naddress g a.example 192.0.2.1 5 6 6\n", 1);
+        assert_rejected(path, "version 1 with FIRST_SEEN");
+        /* FIRST_SEEN is written only when earlier than LAST_SEEN: one way to write each record. */
+        write_with_end(path, "allowlistd-state 2\nwritten 1\naddress g a.example 192.0.2.1 5 6 5\n", 1);
+        ASSERT_EQ(0, state_load(path, &t2));
+        ASSERT_UEQ(5, t2->addresses[0].first_seen);
+        ASSERT_UEQ(6, t2->addresses[0].last_seen);
+        write_with_end(path, "allowlistd-state 2\nwritten 1\naddress g a.example 192.0.2.1 5 6 6\n", 1);
+        assert_rejected(path, "version 2 with FIRST_SEEN equal to LAST_SEEN");
+        write_with_end(path, "allowlistd-state 2\nwritten 1\naddress g a.example 192.0.2.1 5 6 7\n", 1);
+        assert_rejected(path, "version 2 with FIRST_SEEN after LAST_SEEN");
+        write_with_end(path, "allowlistd-state 2\nwritten 1\naddress g a.example 192.0.2.1 5 6 5 4\n", 1);
+        assert_rejected(path, "version 2 with a field after FIRST_SEEN");
+        ASSERT_EQ(0, unlink(path));
 }
 
 static void test_exact_file(void) {
@@ -211,7 +262,7 @@ static void test_exact_file(void) {
         struct stat st;
 
         /* The pinned checksum is FNV-1a 64 of everything before the end line. */
-        ASSERT_UEQ(UINT64_C(0x1b49d6db1c95ed87), fnv1a64(SMALL_BODY, strlen(SMALL_BODY)));
+        ASSERT_UEQ(UINT64_C(0x0a16019ea4d76f57), fnv1a64(SMALL_BODY, strlen(SMALL_BODY)));
         ASSERT_EQ(0, state_save(path, s));
         assert_file_content(SMALL_FILE, path);
         ASSERT_EQ(0, stat(path, &st));
@@ -301,7 +352,8 @@ static void test_corrupt(void) {
                 const char *what, *body;
                 size_t records;
         } cases[] = {
-                { "version 2", "allowlistd-state 2\nwritten 1\n", 0 },
+                { "version 3", "allowlistd-state 3\nwritten 1\n", 0 },
+                { "version 0", "allowlistd-state 0\nwritten 1\n", 0 },
                 { "version 01", "allowlistd-state 01\nwritten 1\n", 0 },
                 { "other magic", "allowlistd-status 1\nwritten 1\n", 0 },
                 { "no written line", "allowlistd-state 1\n" GOOD_ADDRESS, 1 },
@@ -345,9 +397,9 @@ static void test_corrupt(void) {
                 { "empty line", HEAD "\n", 1 },
         };
         static const struct { const char *what, *data; } tails[] = {
-                { "bad checksum", SMALL_BODY "end 4 1b49d6db1c95ed88\n" },
-                { "checksum upper case", SMALL_BODY "end 4 1B49D6DB1C95ED87\n" },
-                { "checksum short", SMALL_BODY "end 4 b49d6db1c95ed87\n" },
+                { "bad checksum", SMALL_BODY "end 4 0a16019ea4d76f50\n" },
+                { "checksum upper case", SMALL_BODY "end 4 0A16019EA4D76F57\n" },
+                { "checksum short", SMALL_BODY "end 4 a16019ea4d76f57\n" },
                 { "duplicate end", SMALL_FILE "end 4 " SMALL_CHECKSUM "\n" },
                 { "garbage after end", SMALL_FILE "x" },
                 { "empty line after end", SMALL_FILE "\n" },
@@ -529,9 +581,9 @@ static void test_read_refusals(void) {
         write_file(path, HEAD GOOD_ADDRESS, strlen(HEAD GOOD_ADDRESS));
         ASSERT_EQ(-EBADMSG, read_counted(path, &c, &reader));
         assert_why("truncated: no end line after line 3", &reader);
-        write_with_end(path, "allowlistd-state 2\nwritten 1\n", 0);
+        write_with_end(path, "allowlistd-state 3\nwritten 1\n", 0);
         ASSERT_EQ(-EBADMSG, read_counted(path, &c, &reader));
-        assert_why("line 1: not \"allowlistd-state 1\"", &reader);
+        assert_why("line 1: not \"allowlistd-state 2\"", &reader);
 
         /* A callback's error stops the read and is returned. */
         write_with_end(path, body, 3);
@@ -555,7 +607,7 @@ static void test_limits_agree(void) {
 
         ASSERT_EQ(0, state_writer_new(path, 1, &w));
         for (size_t i = 0; i < STATE_ADDRESSES_MAX; i++)
-                ASSERT_EQ(0, state_writer_address(w, "g", "a.b", &a, 1, 1));
+                ASSERT_EQ(0, state_writer_address(w, "g", "a.b", &a, 1, 1, 1));
         ASSERT_EQ(0, state_writer_host(w, &(struct state_host) { .group = "g", .host = "a.b" }));
         ASSERT_EQ(0, state_writer_host(w, &(struct state_host) { .group = "g", .host = "c.d" }));
         ASSERT_EQ(0, state_writer_commit(w));
@@ -570,7 +622,7 @@ static void test_limits_agree(void) {
         for (size_t i = 0; i < STATE_HOSTS_MAX; i++)
                 ASSERT_EQ(0, state_writer_host(w, &(struct state_host) { .group = "g", .host = "a.b" }));
         ASSERT_EQ(-E2BIG, state_writer_host(w, &(struct state_host) { .group = "g", .host = "a.b" }));
-        ASSERT_EQ(-E2BIG, state_writer_address(w, "g", "a.b", &a, 1, 1));
+        ASSERT_EQ(-E2BIG, state_writer_address(w, "g", "a.b", &a, 1, 1, 1));
         ASSERT_EQ(-E2BIG, state_writer_commit(w));
         state_writer_free(w);
 
@@ -580,11 +632,11 @@ static void test_limits_agree(void) {
                 host[i] = i % 64 == 63 ? '.' : 'x';
         snprintf(host + 3 * 64, sizeof(host) - 3 * 64, "example");
         ASSERT_EQ(0, state_writer_new(path, 3, &w));
-        while ((r = state_writer_address(w, "g", host, &a, 1700000000000000, 1700000000000000)) == 0)
+        while ((r = state_writer_address(w, "g", host, &a, 1700000000000000, 1700000000000000, 1700000000000000)) == 0)
                 written++;
         ASSERT_EQ(-E2BIG, r);
         ASSERT_EQ(-E2BIG, state_writer_commit(w));
-        line = state_address_size("g", host, &a, 1700000000000000, 1700000000000000);
+        line = state_address_size("g", host, &a, 1700000000000000, 1700000000000000, 1700000000000000);
         ASSERT_TRUE(written <= STATE_FILE_MAX / line && written >= (STATE_FILE_MAX - 1024) / line);
         state_writer_free(w);
 
@@ -623,10 +675,13 @@ static void test_random_round_trip(void) {
                         if (rng % 7 == 0)
                                 add_host(s, group, host, rng >> 3, rng >> 5, 0, (unsigned) rng, "e", rng >> 1);
                         else {
+                                struct state_address *a;
+
                                 add_address(s, group, host, address, rng >> (rng % 64), rng >> 20);
-                                expected_size += state_address_size(group, host, &s->addresses[s->n_addresses - 1].addr,
-                                                                    s->addresses[s->n_addresses - 1].expiry,
-                                                                    s->addresses[s->n_addresses - 1].last_seen);
+                                a = &s->addresses[s->n_addresses - 1];
+                                a->first_seen = rng >> (20 + rng % 44); /* of another width */
+                                expected_size += state_address_size(group, host, &a->addr, a->expiry, a->last_seen,
+                                                                    a->first_seen);
                         }
                 }
                 ASSERT_EQ(0, state_save(path, s));
@@ -901,13 +956,15 @@ static void test_status(void) {
 "              \"address\": \"192.0.2.10\",\n"
 "              \"expiry\": 1702592000000000,\n"
 "              \"expires_in_usec\": 2591700000000,\n"
-"              \"last_seen\": 1700000000000000\n"
+"              \"last_seen\": 1700000000000000,\n"
+"              \"first_seen\": 1699400000000000\n"
 "            },\n"
 "            {\n"
 "              \"address\": \"2001:db8::10\",\n"
 "              \"expiry\": 1702592000000000,\n"
 "              \"expires_in_usec\": 2591700000000,\n"
-"              \"last_seen\": null\n"
+"              \"last_seen\": null,\n"
+"              \"first_seen\": null\n"
 "            }\n"
 "          ]\n"
 "        },\n"
@@ -946,7 +1003,8 @@ static void test_status(void) {
 "              \"address\": \"198.51.100.7\",\n"
 "              \"expiry\": 1700000000000000,\n"
 "              \"expires_in_usec\": 0,\n"
-"              \"last_seen\": 1690000000000000\n"
+"              \"last_seen\": 1690000000000000,\n"
+"              \"first_seen\": 1690000000000000\n"
 "            }\n"
 "          ]\n"
 "        }\n"
@@ -989,6 +1047,7 @@ int main(void) {
 
         test_round_trip();
         test_exact_file();
+        test_version_1();
         test_save_sanitizes_and_validates();
         test_missing();
         test_truncated();
