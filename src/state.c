@@ -465,32 +465,51 @@ int state_read(const char *path, struct state_reader *reader) {
         return deliver_pass(&rd, hash);
 }
 
+struct load {
+        struct state *state;
+        const struct state_filter *filter;
+};
+
 static int load_address(const struct state_address *a, void *userdata) {
-        return state_add_address(userdata, a);
+        struct load *l = userdata;
+
+        if (l->filter && l->filter->keep_address && !l->filter->keep_address(a, l->filter->userdata))
+                return 0;
+        return state_add_address(l->state, a);
 }
 
 static int load_host(const struct state_host *h, void *userdata) {
-        return state_add_host(userdata, h);
+        struct load *l = userdata;
+
+        if (l->filter && l->filter->keep_host && !l->filter->keep_host(h, l->filter->userdata))
+                return 0;
+        return state_add_host(l->state, h);
 }
 
-int state_load(const char *path, struct state **ret) {
+int state_load_filtered(const char *path, const struct state_filter *filter, struct state **ret) {
         _cleanup_(state_freep) struct state *s = NULL;
+        struct load l = { .filter = filter };
         struct state_reader reader = {
                 .on_address = load_address,
                 .on_host = load_host,
+                .userdata = &l,
         };
         int r;
 
         s = calloc(1, sizeof(*s));
         if (!s)
                 return -ENOMEM;
-        reader.userdata = s;
+        l.state = s;
         r = state_read(path, &reader);
         if (r < 0)
                 return r == -EFBIG ? -EBADMSG : r;
         s->written = reader.written;
         *ret = TAKE_PTR(s);
         return 0;
+}
+
+int state_load(const char *path, struct state **ret) {
+        return state_load_filtered(path, NULL, ret);
 }
 
 /* ---- writing ---- */

@@ -69,6 +69,18 @@ int state_read(const char *path, struct state_reader *reader);
  * large or of another version (nothing is returned then: never a half-loaded state). */
 int state_load(const char *path, struct state **ret);
 
+/* Which records state_load_filtered() keeps: those a predicate accepts (a NULL predicate keeps
+ * all of its kind). */
+struct state_filter {
+        bool (*keep_address)(const struct state_address *a, void *userdata);
+        bool (*keep_host)(const struct state_host *h, void *userdata);
+        void *userdata;
+};
+
+/* As state_load(), keeping only the records filter accepts (all for a NULL filter): memory for
+ * those and one line, however large the file. */
+int state_load_filtered(const char *path, const struct state_filter *filter, struct state **ret);
+
 /* Writing a file while walking the data, without building it in memory first: a temporary file
  * in the same directory, and at the commit fsync, rename, fsync of the directory. A crash at any
  * point leaves the old or the new file. Each call returns 0 or the first error so far: -EINVAL

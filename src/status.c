@@ -433,23 +433,32 @@ static void json_group(struct json *j, const struct config *c, const struct grou
         json_close(j, '}');
 }
 
+/* The name as the configuration stores host names: lower case, no trailing dot. NULL when out of
+ * memory. */
+static char *name_normalize(const char *what) {
+        char *name = strdup(what);
+        size_t n;
+
+        if (!name)
+                return NULL;
+        for (char *p = name; *p; p++)
+                *p = (char) tolower((unsigned char) *p);
+        n = strlen(name);
+        if (n > 1 && name[n - 1] == '.')
+                name[n - 1] = 0;
+        return name;
+}
+
 static int status_name(const char *what, const struct config *c, const struct state *s, usec_t now, bool json, FILE *f) {
-        _cleanup_free_ char *name = strdup(what);
+        _cleanup_free_ char *name = name_normalize(what);
         const struct group *group;
         bool any = false;
-        size_t n;
         struct json j;
 
         if (!name) {
                 log_oom();
                 return 1;
         }
-        /* As the configuration stores host names: lower case, no trailing dot. */
-        for (char *p = name; *p; p++)
-                *p = (char) tolower((unsigned char) *p);
-        n = strlen(name);
-        if (n > 1 && name[n - 1] == '.')
-                name[n - 1] = 0;
 
         group = c ? config_find_group(c, name) : NULL;
         if (json) {
@@ -490,4 +499,52 @@ int status_query(const char *what, const struct config *c, const struct state *s
                 return status_address(what, &a, c, s, now, json, f);
         }
         return status_name(what, c, s, now, json, f);
+}
+
+/* ---- reading only what a query shows ---- */
+
+/* The records one query shows: those of one address, of one group or of one host (in any
+ * group). Nothing set: every record. */
+struct status_filter {
+        const struct ip_addr *addr;
+        const char *group;
+        const char *host;
+        bool none;
+};
+
+static bool filter_address(const struct state_address *a, void *userdata) {
+        const struct status_filter *q = userdata;
+
+        return !q->none && (!q->addr || addr_compare(&a->addr, q->addr) == 0) &&
+               (!q->group || streq(a->group, q->group)) && (!q->host || streq(a->host, q->host));
+}
+
+static bool filter_host(const struct state_host *h, void *userdata) {
+        const struct status_filter *q = userdata;
+
+        /* status_address() shows no host records. */
+        return !q->none && !q->addr && (!q->group || streq(h->group, q->group)) && (!q->host || streq(h->host, q->host));
+}
+
+int status_load(const char *path, const char *what, const struct config *c, struct state **ret) {
+        _cleanup_free_ char *name = NULL;
+        struct status_filter q = {};
+        struct ip_addr a;
+
+        /* The same choice as status_query(): an address, else a group's name, else a host's. */
+        if (what && addr_parse(what, &a) >= 0) {
+                q.addr = &a;
+                /* A prefix is refused by status_query(); nothing to read for it. */
+                q.none = a.prefixlen != (a.family == AF_INET ? 32 : 128);
+        } else if (what) {
+                name = name_normalize(what);
+                if (!name)
+                        return -ENOMEM;
+                if (c && config_find_group(c, name))
+                        q.group = name;
+                else
+                        q.host = name;
+        }
+        return state_load_filtered(path, &(struct state_filter) {
+                .keep_address = filter_address, .keep_host = filter_host, .userdata = &q }, ret);
 }

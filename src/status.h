@@ -16,3 +16,8 @@
  * addresses. Returns 0, or 1 when no group or host has that name.
  * now is CLOCK_REALTIME usec. Prints a text for people, or JSON. */
 int status_query(const char *what, const struct config *c, const struct state *s, usec_t now, bool json, FILE *f);
+
+/* Reads from the state file at path only the records --status WHAT shows (an address's, a
+ * group's or a host's; every record for a NULL what), so that a query of a large file costs
+ * memory for those records and one line, not for the whole file. Errors as state_load(). */
+int status_load(const char *path, const char *what, const struct config *c, struct state **ret);
