@@ -298,6 +298,38 @@ static bool nft_name_valid(const char *s) {
         return true;
 }
 
+/* The words nft's parser takes as keywords where a table or chain name goes: the kernel accepts
+ * them, but an nft script cannot name such a table or chain (nft 1.0.6 has no quoted
+ * identifiers), so neither the --dry-run script nor an operator's nft command could use it. Each
+ * was tried as a table and as a chain name with nft 1.0.6's `nft -c -f`, out of every keyword of
+ * its scanner and of later versions'; names nft only knows in a scope (filter, nat, dport, ...)
+ * work and are not here. Sorted for bsearch() (strcmp order). */
+static const char *const nft_keywords[] = {
+        "accept", "add", "ah", "all", "and", "arp", "auto-merge", "bridge", "cgroup", "chain", "comment",
+        "comp", "constant", "continue", "counter", "cpu", "create", "ct", "day", "dccp", "define", "delete",
+        "describe", "device", "devices", "dnat", "drop", "dst", "dup", "dynamic", "ecn", "element", "elements",
+        "eq", "esp", "ether", "exists", "expires", "export", "exthdr", "fib", "flags", "flow", "flowtable",
+        "flush", "frag", "fwd", "gc-interval", "ge", "get", "goto", "gt", "handle", "hbh", "hook", "hour",
+        "ibriport", "ibrname", "icmp", "icmpv6", "igmp", "iif", "iifgroup", "iifname", "iiftype", "import",
+        "include", "index", "inet", "insert", "interval", "ip", "ip6", "ipsec", "jhash", "jump", "le", "limit",
+        "list", "log", "lshift", "lt", "map", "mark", "masquerade", "meta", "meter", "mh", "missing",
+        "monitor", "ne", "netdev", "nftrace", "not", "notrack", "numgen", "obriport", "obrname", "offload",
+        "oif", "oifgroup", "oifname", "oiftype", "or", "osf", "pkttype", "policy", "position", "priority",
+        "queue", "quota", "random", "redefine", "redirect", "reject", "rename", "replace", "reset", "return",
+        "rshift", "rt", "rt0", "rt2", "rtclassid", "rule", "ruleset", "sctp", "secmark", "set", "size",
+        "skgid", "skuid", "snat", "socket", "srh", "symhash", "synproxy", "table", "tcp", "th", "time",
+        "timeout", "tproxy", "type", "typeof", "udp", "udplite", "undefine", "update", "vlan", "vmap", "xor",
+        "xt"
+};
+
+static int compare_keyword(const void *key, const void *element) {
+        return strcmp(key, *(const char *const *) element);
+}
+
+static bool nft_keyword(const char *s) {
+        return bsearch(s, nft_keywords, ELEMENTSOF(nft_keywords), sizeof(nft_keywords[0]), compare_keyword);
+}
+
 bool group_name_valid(const char *s) {
         size_t n = strlen(s);
 
@@ -339,6 +371,11 @@ static int parse_table(struct file_ctx *fc, const struct key *k, const char *val
                         continue;
                 if (!nft_name_valid(name))
                         break;
+                if (nft_keyword(name)) {
+                        file_error(fc, "bad table '%s': '%s' is a word of the nft language, which an nft script (and so --dry-run's) cannot use as a table name; choose another NAME (table = inet allowlistd)",
+                                   value, name);
+                        return -EINVAL;
+                }
                 t = strdup(name);
                 if (!t) {
                         parser_oom(fc->p);
@@ -360,6 +397,11 @@ static int parse_chain(struct file_ctx *fc, const struct key *k, const char *val
         if (!isempty(value)) {
                 if (!nft_name_valid(value)) {
                         file_error(fc, "bad chain name '%s'; use a letter followed by up to 63 letters, digits, '_' or '-', or leave it empty for sets only",
+                                   value);
+                        return -EINVAL;
+                }
+                if (nft_keyword(value)) {
+                        file_error(fc, "bad chain name '%s': a word of the nft language, which an nft script (and so --dry-run's) cannot use as a chain name; choose another (chain = allowlistd)",
                                    value);
                         return -EINVAL;
                 }

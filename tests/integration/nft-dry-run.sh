@@ -37,4 +37,27 @@ nft flush ruleset
 "$NFT_DRIVER" apply "$S" >/dev/null
 normalize >"$WORK/via-netlink"
 diff -u "$WORK/via-nft" "$WORK/via-netlink" || fail "the script and the netlink apply differ"
+
+# Names that look like nft's words but are not keywords where a table or chain name goes: the
+# configuration takes them, so the script must work with them.
+for name in filter nat LOG counters dport log-table; do
+        K=$(spec "k-$name" <<X
+table inet $name
+chain $name
+group g families=v4 interval=0 comment=g hosts: a.example
+elem g 192.0.2.1 3600
+allow g tcp 443
+X
+)
+        "$NFT_DRIVER" script "$K" >"$WORK/script-$name"
+        nft -c -f "$WORK/script-$name" || fail "nft -c -f refused the script for table and chain $name: $(cat "$WORK/script-$name")"
+done
+
+# Keywords the configuration refuses (an nft script could not name them), with FILE:LINE.
+for name in log counter set accept; do
+        printf '[daemon]\ntable = inet %s\n\n[g]\nhosts = a.example\n' "$name" >"$WORK/kw.conf"
+        out="$("$ALLOWLISTD" -c "$WORK/kw.conf" --check-config 2>&1)" && fail "table inet $name accepted"
+        expect_eq "table inet $name" "$(grep -o "kw.conf:2: bad table 'inet $name': '$name' is a word of the nft language" <<<"$out")" \
+                "kw.conf:2: bad table 'inet $name': '$name' is a word of the nft language"
+done
 echo OK

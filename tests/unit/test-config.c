@@ -519,6 +519,22 @@ static void test_daemon_errors(void) {
                       "error: test.conf:2: bad table 'inet my;table'; write FAMILY NAME with FAMILY inet, ip or ip6 and a NAME of a letter followed by up to 63 letters, digits, '_' or '-' (table = inet allowlistd)\n");
         EXPECT_ERRORS("[daemon]\ntable = inet a b\n",
                       "error: test.conf:2: bad table 'inet a b'; write FAMILY NAME with FAMILY inet, ip or ip6 and a NAME of a letter followed by up to 63 letters, digits, '_' or '-' (table = inet allowlistd)\n");
+        /* Words of the nft language: an nft script cannot name such a table or chain. */
+        EXPECT_ERRORS("[daemon]\ntable = inet log\n",
+                      "error: test.conf:2: bad table 'inet log': 'log' is a word of the nft language, which an nft script (and so --dry-run's) cannot use as a table name; choose another NAME (table = inet allowlistd)\n");
+        EXPECT_ERRORS("[daemon]\ntable = ip6 set\n",
+                      "error: test.conf:2: bad table 'ip6 set': 'set' is a word of the nft language, which an nft script (and so --dry-run's) cannot use as a table name; choose another NAME (table = inet allowlistd)\n");
+        EXPECT_ERRORS("[daemon]\n\ntable = ip accept\nchain = counter\n",
+                      "error: test.conf:3: bad table 'ip accept': 'accept' is a word of the nft language, which an nft script (and so --dry-run's) cannot use as a table name; choose another NAME (table = inet allowlistd)\n"
+                      "error: test.conf:4: bad chain name 'counter': a word of the nft language, which an nft script (and so --dry-run's) cannot use as a chain name; choose another (chain = allowlistd)\n");
+        EXPECT_ERRORS("[daemon]\nchain = auto-merge\n",
+                      "error: test.conf:2: bad chain name 'auto-merge': a word of the nft language, which an nft script (and so --dry-run's) cannot use as a chain name; choose another (chain = allowlistd)\n");
+        EXPECT_ERRORS("[daemon]\nchain = xt\n",
+                      "error: test.conf:2: bad chain name 'xt': a word of the nft language, which an nft script (and so --dry-run's) cannot use as a chain name; choose another (chain = allowlistd)\n");
+        /* Words nft knows only in a scope, and other cases, work in a script: accepted. */
+        config_free(EXPECT_OK("[daemon]\ntable = inet filter\nchain = nat\n[g]\nhosts = a.example\n"));
+        config_free(EXPECT_OK("[daemon]\ntable = inet LOG\nchain = counters\n[g]\nhosts = a.example\n"));
+        config_free(EXPECT_OK("[daemon]\ntable = ip log-table\nchain = dport\n[g]\nhosts = a.example\n"));
         EXPECT_ERRORS("[daemon]\nchain = 1chain\n",
                       "error: test.conf:2: bad chain name '1chain'; use a letter followed by up to 63 letters, digits, '_' or '-', or leave it empty for sets only\n");
         EXPECT_ERRORS("[daemon]\nchain = aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
