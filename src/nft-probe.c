@@ -9,6 +9,10 @@
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 
+/* Dumps of the table's sets before giving up when each is interrupted by another commit: one
+ * takes a millisecond or so, a commit of another program's seldom comes more than once in it. */
+#define NFT_DUMP_ATTEMPTS 10
+
 static int table_cb(const struct nlmsghdr *nlh, void *data) {
         struct nft_probe_result *p = data;
         struct nftnl_table *t = nftnl_table_alloc();
@@ -87,7 +91,11 @@ int nft_probe(struct nft *n, int family, const char *table, struct nft_probe_res
         if (r < 0)
                 return r;
 
-        {
+        /* A commit during the dump marks the rest of it NLM_F_DUMP_INTR, which libmnl reports
+         * as EINTR: what was read may mix two generations. Dump again at once, as nft does
+         * (nft_cache_update()), rather than fail the apply until retry_min; bounded, so a
+         * ruleset that never stops changing still ends in an error. */
+        for (unsigned attempt = 1;; attempt++) {
                 struct nftnl_set *s = nftnl_set_alloc();
                 if (!s)
                         return -ENOMEM;
@@ -95,10 +103,15 @@ int nft_probe(struct nft *n, int family, const char *table, struct nft_probe_res
                 nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSET, (uint16_t) family, NLM_F_DUMP, n->seq++);
                 nftnl_set_nlmsg_build_payload(nlh, s);
                 nftnl_set_free(s);
+
+                p->n_sets = 0;
+                p->r = 0;
+                r = nft_request(n, nlh, set_dump_cb, p);
+                if (r >= 0)
+                        r = p->r;
+                if (r != -EINTR || attempt == NFT_DUMP_ATTEMPTS)
+                        break;
         }
-        r = nft_request(n, nlh, set_dump_cb, p);
-        if (r >= 0)
-                r = p->r;
         if (r == -ENOENT) /* the table went away in between */
                 r = 0, p->table_exists = false, p->n_sets = 0;
         return r;
