@@ -64,6 +64,7 @@ void nft_error_set(struct nft_error *err, const struct nft_batch *b, const struc
                       const char *detail) {
         const char *fam = nft_family_to_string(b->family);
         const char *hint = NULL;
+        char too_large[200];
         int e = abs(error);
 
         if (!err)
@@ -102,6 +103,16 @@ void nft_error_set(struct nft_error *err, const struct nft_batch *b, const struc
                 hint = "still used by a rule outside the daemon's chain";
         else if (m->op == NFT_OP_ADD_ELEMENTS && e == ENFILE)
                 hint = "the set is full (declared with a size limit?)";
+        else if (m->op == NFT_OP_BEGIN && e == EMSGSIZE) {
+                /* sendmsg() refuses a batch larger than the send buffer. SO_SNDBUFFORCE needs
+                 * CAP_NET_ADMIN in the initial user namespace; without it (a container)
+                 * SO_SNDBUF is capped at net.core.wmem_max, which the kernel doubles. */
+                snprintf(too_large, sizeof(too_large),
+                         "the batch (%zu bytes) is more than net.core.wmem_max allows without CAP_NET_ADMIN "
+                         "in the initial user namespace: raise it to %zu or more, or allow fewer addresses",
+                         b->size, b->size / 2 + 4096);
+                hint = too_large;
+        }
 
         if (m->op == NFT_OP_NEW_RULE || m->op == NFT_OP_NEW_PORT_SET)
                 snprintf(err->hint, sizeof(err->hint), "%s%s%s for group %s%s%s", hint ? hint : "", hint ? ", " : "",
