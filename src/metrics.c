@@ -245,40 +245,18 @@ int metrics_write_text(struct metrics *m, FILE *f) {
 /* ---- the file ---- */
 
 static int metrics_write_file(struct metrics *m) {
-        _cleanup_free_ char *tmp = NULL;
-        _cleanup_fclose_ FILE *f = NULL;
-        int fd, r;
+        _cleanup_(atomic_file_release) struct atomic_file file = { .dir_fd = -EBADF };
+        int r;
 
-        if (asprintf(&tmp, "%s.XXXXXX", m->path) < 0) {
-                tmp = NULL;
-                return -ENOMEM;
-        }
-        /* Not *.prom: the textfile collector reads only those, so it never sees half a file. */
-        fd = mkostemp(tmp, O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        /* node_exporter runs as another user. */
-        if (fchmod(fd, 0644) < 0) {
-                r = -errno;
-                close(fd);
-                goto fail;
-        }
-        f = fdopen(fd, "w");
-        if (!f) {
-                r = -errno;
-                close(fd);
-                goto fail;
-        }
-        r = metrics_write_text(m, f);
-        if (r >= 0 && fflush(f) != 0)
-                r = -errno;
-        if (r >= 0 && rename(tmp, m->path) < 0)
-                r = -errno;
-        if (r >= 0)
-                return 0;
-fail:
-        (void) unlink(tmp);
-        return r;
+        /* Not *.prom until the rename: the textfile collector reads only those, so it never
+         * sees half a file. node_exporter runs as another user: 0644. */
+        r = atomic_file_open(m->path, false, &file);
+        if (r < 0)
+                return r;
+        r = metrics_write_text(m, file.f);
+        if (r < 0)
+                return r;
+        return atomic_file_commit(&file);
 }
 
 int metrics_flush(struct metrics *m) {

@@ -546,15 +546,11 @@ size_t state_frame_size_max(void) {
 }
 
 struct state_writer {
-        char *path;
-        char *tmp;
-        int dir_fd;
-        FILE *f;
+        struct atomic_file file;
         uint64_t hash;
         uint64_t size;          /* written so far */
         size_t n_addresses, n_hosts;
         int error;              /* the first failure: the commit refuses to rename */
-        bool committed;
 };
 
 /* Sticky: the first error is what the commit reports. */
@@ -583,118 +579,32 @@ static int writer_line(struct state_writer *w, const char *fmt, ...) {
                 return writer_fail(w, -E2BIG);
         w->hash = fnv1a64(w->hash, line, (size_t) n);
         w->size += (uint64_t) n;
-        if (fwrite(line, 1, (size_t) n, w->f) != (size_t) n)
+        if (fwrite(line, 1, (size_t) n, w->file.f) != (size_t) n)
                 return writer_fail(w, errno > 0 ? -errno : -EIO);
         return 0;
-}
-
-/* Splits path into its directory (for the fsync after rename) and its last component. */
-static int path_split(const char *path, char **ret_dir, const char **ret_base) {
-        const char *slash = strrchr(path, '/');
-        char *dir;
-
-        if (!slash)
-                dir = strdup(".");
-        else if (slash == path)
-                dir = strdup("/");
-        else
-                dir = strndup(path, (size_t) (slash - path));
-        if (!dir)
-                return -ENOMEM;
-        *ret_dir = dir;
-        *ret_base = slash ? slash + 1 : path;
-        return 0;
-}
-
-/* A write killed between mkostemp() and rename() leaves PATH.tmp-XXXXXX behind. There is one
- * writer per state file (the daemon), so any such file is a leftover: remove it, so crashes do
- * not accumulate them. */
-static void remove_stale_temporaries(int dir_fd, const char *base) {
-        size_t n = strlen(base);
-        DIR *d;
-        int fd;
-
-        fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return;
-        d = fdopendir(fd);
-        if (!d) {
-                close(fd);
-                return;
-        }
-        for (struct dirent *de; (de = readdir(d));) {
-                const char *suffix = de->d_name + n;
-
-                if (strncmp(de->d_name, base, n) != 0 || strncmp(suffix, ".tmp-", 5) != 0 ||
-                    strlen(suffix + 5) != 6)
-                        continue;
-                (void) unlinkat(dir_fd, de->d_name, 0);
-        }
-        closedir(d);
 }
 
 struct state_writer *state_writer_free(struct state_writer *w) {
         if (!w)
                 return NULL;
-        if (w->f)
-                fclose(w->f);
-        if (w->tmp && !w->committed)
-                (void) unlink(w->tmp);
-        if (w->dir_fd >= 0)
-                close(w->dir_fd);
-        free(w->tmp);
-        free(w->path);
+        atomic_file_release(&w->file);
         free(w);
         return NULL;
 }
 
 int state_writer_new(const char *path, usec_t written, struct state_writer **ret) {
         _cleanup_(state_writer_freep) struct state_writer *w = NULL;
-        _cleanup_free_ char *dir = NULL;
-        const char *base;
-        int fd, r;
+        int r;
 
         w = calloc(1, sizeof(*w));
         if (!w)
                 return -ENOMEM;
-        w->dir_fd = -EBADF;
         w->hash = FNV1A64_OFFSET;
-        r = path_split(path, &dir, &base);
+        /* There is one writer per state file (the daemon): leftovers of a killed one go. The
+         * state is not secret and --status may run as anyone who can reach the directory. */
+        r = atomic_file_open(path, true, &w->file);
         if (r < 0)
                 return r;
-        if (isempty(base))
-                return -EISDIR;
-        w->path = strdup(path);
-        if (!w->path || asprintf(&w->tmp, "%s.tmp-XXXXXX", path) < 0) {
-                w->tmp = NULL;
-                return -ENOMEM;
-        }
-
-        w->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (w->dir_fd < 0)
-                return -errno;
-        remove_stale_temporaries(w->dir_fd, base);
-
-        fd = mkostemp(w->tmp, O_CLOEXEC);
-        if (fd < 0) {
-                r = -errno;
-                free(w->tmp); /* nothing to unlink */
-                w->tmp = NULL;
-                return r;
-        }
-        /* mkostemp() makes it 0600; the state is not secret and --status may run as anyone
-         * who can reach the directory. */
-        if (fchmod(fd, 0644) < 0) {
-                r = -errno;
-                close(fd);
-                return r;
-        }
-        w->f = fdopen(fd, "w");
-        if (!w->f) {
-                r = -errno;
-                close(fd);
-                return r;
-        }
         (void) writer_line(w, STATE_HEADER);
         (void) writer_line(w, "written %llu", (unsigned long long) written);
         if (w->error < 0)
@@ -744,31 +654,16 @@ int state_writer_host(struct state_writer *w, const struct state_host *h) {
 }
 
 int state_writer_commit(struct state_writer *w) {
-        FILE *f = w->f;
+        int r;
 
         if (w->error < 0)
                 return w->error;
-        w->f = NULL;
-        fprintf(f, "end %zu %016llx\n", w->n_addresses + w->n_hosts, (unsigned long long) w->hash);
-        if (fflush(f) != 0 || ferror(f)) {
-                int r = errno > 0 ? -errno : -EIO;
-                fclose(f);
-                return writer_fail(w, r);
-        }
-        if (fsync(fileno(f)) < 0) {
-                int r = -errno;
-                fclose(f);
-                return writer_fail(w, r);
-        }
-        if (fclose(f) != 0)
-                return writer_fail(w, errno > 0 ? -errno : -EIO);
-        if (rename(w->tmp, w->path) < 0)
-                return writer_fail(w, -errno);
-        w->committed = true;
-        /* The rename is durable only once the directory is. */
-        if (fsync(w->dir_fd) < 0)
-                return -errno;
-        return 0;
+        if (!w->file.f) /* committed already */
+                return w->file.committed ? 0 : -EBADF;
+        fprintf(w->file.f, "end %zu %016llx\n", w->n_addresses + w->n_hosts, (unsigned long long) w->hash);
+        r = atomic_file_commit(&w->file);
+        /* After the rename only the directory's fsync failed: not sticky, the file is there. */
+        return r < 0 && !w->file.committed ? writer_fail(w, r) : r;
 }
 
 int state_save(const char *path, const struct state *s) {

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <ctype.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "util.h"
@@ -129,4 +132,124 @@ size_t binary_search(size_t lo, size_t hi, const void *key, search_compare_func 
         }
         *ret_found = false;
         return lo;
+}
+
+int path_split(const char *path, char **ret_dir, const char **ret_base) {
+        const char *slash = strrchr(path, '/');
+        char *dir;
+
+        if (!slash)
+                dir = strdup(".");
+        else if (slash == path)
+                dir = strdup("/");
+        else
+                dir = strndup(path, (size_t) (slash - path));
+        if (!dir)
+                return -ENOMEM;
+        *ret_dir = dir;
+        *ret_base = slash ? slash + 1 : path;
+        return 0;
+}
+
+/* A write killed between mkostemp() and rename() leaves BASE.tmp-XXXXXX behind; with one
+ * writer per file any such file is a leftover: removed, so crashes do not accumulate them. */
+static void remove_stale_temporaries(int dir_fd, const char *base) {
+        size_t n = strlen(base);
+        DIR *d;
+        int fd;
+
+        fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return;
+        d = fdopendir(fd);
+        if (!d) {
+                close(fd);
+                return;
+        }
+        for (struct dirent *de; (de = readdir(d));) {
+                const char *suffix = de->d_name + n;
+
+                if (strncmp(de->d_name, base, n) != 0 || strncmp(suffix, ".tmp-", 5) != 0 ||
+                    strlen(suffix + 5) != 6)
+                        continue;
+                (void) unlinkat(dir_fd, de->d_name, 0);
+        }
+        closedir(d);
+}
+
+void atomic_file_release(struct atomic_file *a) {
+        if (a->f)
+                fclose(a->f);
+        if (a->tmp && !a->committed)
+                (void) unlink(a->tmp);
+        if (a->dir_fd >= 0)
+                close(a->dir_fd);
+        free(a->tmp);
+        free(a->path);
+        *a = (struct atomic_file) { .dir_fd = -EBADF };
+}
+
+int atomic_file_open(const char *path, bool remove_stale, struct atomic_file *a) {
+        _cleanup_free_ char *dir = NULL;
+        const char *base;
+        int fd, r;
+
+        *a = (struct atomic_file) { .dir_fd = -EBADF };
+        r = path_split(path, &dir, &base);
+        if (r < 0)
+                return r;
+        if (isempty(base))
+                return -EISDIR;
+        a->path = strdup(path);
+        if (!a->path || asprintf(&a->tmp, "%s.tmp-XXXXXX", path) < 0) {
+                a->tmp = NULL;
+                r = -ENOMEM;
+                goto fail;
+        }
+        a->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (a->dir_fd < 0) {
+                r = -errno;
+                goto fail;
+        }
+        if (remove_stale)
+                remove_stale_temporaries(a->dir_fd, base);
+        fd = mkostemp(a->tmp, O_CLOEXEC);
+        if (fd < 0) {
+                r = -errno;
+                free(a->tmp); /* nothing to unlink */
+                a->tmp = NULL;
+                goto fail;
+        }
+        /* mkostemp() makes it 0600. */
+        if (fchmod(fd, 0644) < 0 || !(a->f = fdopen(fd, "w"))) {
+                r = -errno;
+                close(fd);
+                goto fail;
+        }
+        return 0;
+fail:
+        atomic_file_release(a);
+        return r;
+}
+
+int atomic_file_commit(struct atomic_file *a) {
+        FILE *f = a->f;
+        int r = 0;
+
+        a->f = NULL;
+        if (fflush(f) != 0 || ferror(f))
+                r = errno > 0 ? -errno : -EIO;
+        else if (fsync(fileno(f)) < 0)
+                r = -errno;
+        if (fclose(f) != 0 && r == 0)
+                r = errno > 0 ? -errno : -EIO;
+        if (r < 0)
+                return r;
+        if (rename(a->tmp, a->path) < 0)
+                return -errno;
+        a->committed = true;
+        /* The rename is durable only once the directory is. */
+        if (fsync(a->dir_fd) < 0)
+                return -errno;
+        return 0;
 }

@@ -71,3 +71,30 @@ size_t binary_search(size_t lo, size_t hi, const void *key, search_compare_func 
 
 /* Grows *array so that it holds at least need elements of size each; doubles. */
 int grow_array(void **array, size_t *allocated, size_t need, size_t size);
+
+/* Splits path into its directory ("." or "/" when it has none) and its last component (a
+ * pointer into path). Returns 0 or -ENOMEM. */
+int path_split(const char *path, char **ret_dir, const char **ret_base);
+
+/* Writing a file atomically: a temporary file PATH.tmp-XXXXXX in the same directory (never
+ * *.prom nor the path itself, so no reader sees half a file), mode 0644 (the state file and
+ * the metrics are read by other users), and at the commit flush, fsync, rename over path and
+ * fsync of the directory. A crash at any point leaves the old or the new file. */
+struct atomic_file {
+        FILE *f;        /* write here */
+        char *path;
+        char *tmp;
+        int dir_fd;
+        bool committed;
+};
+
+/* Creates the temporary file. remove_stale: first removes PATH.tmp-XXXXXX files that a
+ * killed writer left (only right when this process is the file's one writer). Returns 0 or
+ * -errno (-EISDIR when path ends in a slash); on failure a is left empty, safe to release. */
+int atomic_file_open(const char *path, bool remove_stale, struct atomic_file *a);
+/* Flushes, fsyncs and closes the temporary file and renames it over path, then fsyncs the
+ * directory. Returns 0 or -errno; committed says whether the rename happened (a failed
+ * directory fsync comes after it). */
+int atomic_file_commit(struct atomic_file *a);
+/* Closes what is open and removes the temporary file unless it was committed. */
+void atomic_file_release(struct atomic_file *a);

@@ -1,4 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <dirent.h>
+#include <sys/stat.h>
+
 #include "util.h"
 #include "test-util.h"
 
@@ -54,9 +57,86 @@ static void test_grow_array(void) {
         free(a);
 }
 
+/* The names in dir, sorted, joined by spaces. */
+static void list_dir(const char *dir, char *buf, size_t size) {
+        struct dirent **names;
+        int n = scandir(dir, &names, NULL, alphasort);
+        size_t used = 0;
+
+        ASSERT_TRUE(n >= 0);
+        buf[0] = 0;
+        for (int i = 0; i < n; i++) {
+                if (names[i]->d_name[0] != '.')
+                        used += (size_t) snprintf(buf + used, size - used, "%s%s", used ? " " : "", names[i]->d_name);
+                free(names[i]);
+        }
+        free(names);
+}
+
+static void test_atomic_file(void) {
+        char dir[] = "/tmp/test-util-XXXXXX", path[64], stale[80], names[256], text[16] = "";
+        struct atomic_file a;
+        struct stat st;
+        FILE *f;
+
+        ASSERT_TRUE(mkdtemp(dir));
+        snprintf(path, sizeof(path), "%s/file.prom", dir);
+
+        /* Committed: the new content under the name, mode 0644, no temporary left. */
+        ASSERT_EQ(0, atomic_file_open(path, false, &a));
+        ASSERT_TRUE(strncmp(a.tmp, path, strlen(path)) == 0 && strncmp(a.tmp + strlen(path), ".tmp-", 5) == 0);
+        fputs("one\n", a.f);
+        ASSERT_EQ(0, atomic_file_commit(&a));
+        ASSERT_TRUE(a.committed);
+        atomic_file_release(&a);
+        ASSERT_TRUE((f = fopen(path, "r")) && fgets(text, sizeof(text), f));
+        fclose(f);
+        ASSERT_STREQ("one\n", text);
+        ASSERT_EQ(0, stat(path, &st));
+        ASSERT_EQ(0644, st.st_mode & 07777);
+        list_dir(dir, names, sizeof(names));
+        ASSERT_STREQ("file.prom", names);
+
+        /* Released without a commit: the old file stays, the temporary goes. */
+        ASSERT_EQ(0, atomic_file_open(path, false, &a));
+        fputs("two\n", a.f);
+        atomic_file_release(&a);
+        ASSERT_TRUE((f = fopen(path, "r")) && fgets(text, sizeof(text), f));
+        fclose(f);
+        ASSERT_STREQ("one\n", text);
+        list_dir(dir, names, sizeof(names));
+        ASSERT_STREQ("file.prom", names);
+
+        /* A killed writer's leftover: kept without remove_stale, removed with it. */
+        snprintf(stale, sizeof(stale), "%s.tmp-abcdef", path);
+        ASSERT_TRUE((f = fopen(stale, "w")));
+        fclose(f);
+        ASSERT_EQ(0, atomic_file_open(path, false, &a));
+        atomic_file_release(&a);
+        list_dir(dir, names, sizeof(names));
+        ASSERT_STREQ("file.prom file.prom.tmp-abcdef", names);
+        ASSERT_EQ(0, atomic_file_open(path, true, &a));
+        ASSERT_EQ(0, atomic_file_commit(&a));
+        atomic_file_release(&a);
+        list_dir(dir, names, sizeof(names));
+        ASSERT_STREQ("file.prom", names);
+
+        /* A directory that is not there, and a path naming no file. */
+        ASSERT_EQ(-ENOENT, atomic_file_open("/nonexistent-dir/file", false, &a));
+        atomic_file_release(&a);
+        snprintf(path, sizeof(path), "%s/", dir);
+        ASSERT_EQ(-EISDIR, atomic_file_open(path, false, &a));
+        atomic_file_release(&a);
+
+        snprintf(path, sizeof(path), "%s/file.prom", dir);
+        ASSERT_EQ(0, unlink(path));
+        ASSERT_EQ(0, rmdir(dir));
+}
+
 int main(void) {
         test_parse_duration();
         test_format_duration();
         test_grow_array();
+        test_atomic_file();
         return 0;
 }
