@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Benchmark, not a test: one changed address in a set of 100,000 (one replaced, one lifetime
 # extended, as one changed answer does) through the nft module: the transaction's time and
