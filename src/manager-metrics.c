@@ -10,6 +10,8 @@ void manager_collect_metrics(struct metrics *mt, void *userdata) {
 
         for (size_t i = 0; i < m->n_groups; i++) {
                 const struct group_state *g = &m->groups[i];
+                _cleanup_free_ struct host **by_name = NULL;
+                bool indexed = false;
                 const struct ledger_entry *e;
                 size_t n, v4 = 0, v6 = 0, expiring = 0;
 
@@ -17,12 +19,22 @@ void manager_collect_metrics(struct metrics *mt, void *userdata) {
                 for (size_t j = 0; j < g->config->n_addresses; j++)
                         g->config->addresses[j].family == AF_INET ? v4++ : v6++;
                 for (size_t j = 0; j < n; j++) {
+                        const char *name;
                         struct host *h;
 
                         e[j].addr.family == AF_INET ? v4++ : v6++;
                         if (!schedule_expiry_is_near(now, e[j].expiry, g->config->validity))
                                 continue;
-                        h = group_find_host((struct group_state *) g, ledger_host_name(g->ledger, e[j].host));
+                        /* In a long outage most addresses are near their expiry: their hosts are
+                         * found through an index by name, built once per group and write, not by
+                         * a walk over all hosts per address (O(n log h), not O(n h)). Out of
+                         * memory the walk still gives the same figure. */
+                        if (!indexed) {
+                                by_name = group_hosts_by_name(g);
+                                indexed = true;
+                        }
+                        name = ledger_host_name(g->ledger, e[j].host);
+                        h = by_name ? host_find(by_name, g->n_hosts, name) : group_find_host((struct group_state *) g, name);
                         if (h && h->failures > 0)
                                 expiring++;
                 }
