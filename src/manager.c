@@ -239,7 +239,9 @@ int manager_status(const char *config_path, const char *what, bool json) {
                 log_warning("Showing the state file without the configuration.");
         path = c ? c->state_file : DEFAULT_STATE_FILE;
 
-        r = state_load(path, &s);
+        /* With ADDRESS or NAME only the records shown are kept (some 330 bytes each): memory
+         * for those, not for the whole file. */
+        r = status_load(path, what, c, &s);
         if (r == -ENOENT) {
                 log_error("No state file at %s: allowlistd has not run yet with this configuration.", path);
                 return 1;
