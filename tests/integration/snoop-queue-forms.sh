@@ -97,6 +97,10 @@ hosts = a.vendor.test
 domains = vendor.test
 allow = tcp/443"
 daemon_start
-assert_eq "1" "$(grep -c "Snooping DNS replies on NFQUEUE 7 ($auto_kind) for the domains of 1 group\.$" "$DAEMON_LOG")" \
-        "the journal names the form: $auto_kind"
+if (( has_expression )); then
+        want_log="Snooping DNS replies on NFQUEUE 7 (queue expression) for the domains of 1 group."
+else
+        want_log="Snooping DNS replies on NFQUEUE 7 (xtables NFQUEUE target: the kernel has no nftables queue expression, nft_queue) for the domains of 1 group."
+fi
+assert_eq "info: $want_log" "$(grep 'Snooping DNS replies' "$DAEMON_LOG")" "the journal names the form and why"
 daemon_stop
