@@ -5,7 +5,8 @@
  *   nft.c (apply, remove: decides)  -> nft-set.c, nft-chain.c (messages), nft-probe.c (GETs)
  *                                   -> nft-monitor.c (told what to watch; reports back only
  *                                      through its callback)
- *   nft-set.c, nft-chain.c, nft-probe.c -> nft-batch.c (the socket, batches, replies)
+ *   nft-queue.c (the snooping chains, on a handle of their own) -> nft-chain.c (messages)
+ *   nft-set.c, nft-chain.c, nft-probe.c, nft-queue.c -> nft-batch.c (the socket, batches, replies)
  *   everything                      -> nft-util.c (pure helpers), also used by nft-script.c */
 
 #include <endian.h>
