@@ -46,7 +46,7 @@ reload_with() { # DAEMON_LINES: rewrite the configuration, SIGHUP, wait for the 
         n=$(grep -c 'Reloaded\|Rejected' "$DAEMON_LOG" || true)
         kill -HUP "$DAEMON_PID"
         wait_until 10 bash -c "(( \$(grep -c 'Reloaded\|Rejected' '$DAEMON_LOG') > $n ))" || fail "no reload verdict"
-        grep 'Reloaded\|Rejected' "$DAEMON_LOG" | tail -n 1 | grep -q Reloaded ||
+        [[ "$(grep 'Reloaded\|Rejected' "$DAEMON_LOG" | tail -n 1)" == *Reloaded* ]] ||
                 fail "reload rejected: $(tail -n 5 "$DAEMON_LOG")"
 }
 chain_lines() { # QUEUE [SADDR]: what snoop_chains should print
