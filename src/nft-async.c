@@ -53,6 +53,10 @@ void nft_async_cancel(struct nft *n) {
         n->async = NULL;
 }
 
+void nft_apply_cancel(struct nft *n) {
+        nft_async_cancel(n);
+}
+
 bool nft_apply_pending(const struct nft *n) {
         return n->async;
 }
