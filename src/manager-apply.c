@@ -427,7 +427,11 @@ static void on_applied(struct nft *n, int r, const struct nft_error *e, void *us
                         log_warning("The kernel's replies to the nftables transaction were lost (%s); sending it again in full.",
                                     strerror(-r));
                 m->force_apply = true;
-                m->apply_dirty = true;
+                /* At once, unless that was a full one already: then after retry_min. */
+                if (force)
+                        manager_schedule_apply_in(m, m->config->retry_min);
+                else
+                        m->apply_dirty = true;
         } else
                 (void) manager_apply_result(m, r, &err, force, NULL);
         /* Unknown counts as failed for the held replies: released, unconfirmed. */
