@@ -608,6 +608,16 @@ static void hosts_compact(struct ledger *l) {
                         l->by_name[w++] = map[l->by_name[i]];
 }
 
+const struct ledger_entry *ledger_find(const struct ledger *l, const struct ip_addr *addr) {
+        bool found;
+        size_t i;
+
+        if (!l || !addr)
+                return NULL;
+        i = entry_search(l->entries, 0, l->n_entries, addr, &found);
+        return found ? &l->entries[i] : NULL;
+}
+
 bool ledger_remove(struct ledger *l, const struct ip_addr *addr) {
         bool found;
         size_t i;

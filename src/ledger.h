@@ -75,6 +75,9 @@ size_t ledger_expire(struct ledger *l, usec_t now, ledger_entry_cb on_expired, v
 /* (Like ledger_remove(), it may forget names no entry refers to any more, renumbering host
  * indices.) */
 
+/* The entry of addr, or NULL; O(log N), valid until the next modifying call. */
+const struct ledger_entry *ledger_find(const struct ledger *l, const struct ip_addr *addr);
+
 /* Removes addr (whatever its expiry); names no entry refers to any more may be forgotten (host
  * indices of entries change then). Returns whether it was there. */
 bool ledger_remove(struct ledger *l, const struct ip_addr *addr);

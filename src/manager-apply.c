@@ -2,7 +2,17 @@
 /* What the kernel should hold and getting it there: the desired set contents from the
  * configuration and the ledgers, one transaction per change (coalesced by the apply timer),
  * settling transactions whose replies were lost, repairing foreign changes, and expiring
- * addresses. Never asks DNS and never touches the state file itself (it marks it changed). */
+ * addresses. Never asks DNS and never touches the state file itself (it marks it changed).
+ *
+ * While the daemon runs, transactions go through nft_apply_async(): the kernel may hold a
+ * transaction's send for as long as another process holds the nftables commit lock, and
+ * nothing on the loop waits for that (snooped replies have a hold bound to keep). One is in
+ * flight at a time; whatever is asked for meanwhile goes in one more from its callback, with
+ * the snooped round waiting for it. What still waits for the lock, synchronously: the start's
+ * first transaction (before READY=1), --once and --dry-run, a reload's transaction and its
+ * settling (manager-reload.c, which first gives up the one in flight), on_exit=remove,
+ * putting the snooping chains back after a foreign change, and deleting the sets of groups a
+ * reload removed (nft_plan_done()). */
 #include "manager-internal.h"
 #include "nft-queue.h"
 
@@ -297,37 +307,18 @@ int manager_settle_unknown(struct manager *m, const char *what, int error, struc
         return 1;
 }
 
-/* Sends the desired contents to the kernel (nothing when unchanged). Returns 0, or a negative
- * errno with *ret_transient telling whether sending it again later may succeed (a retry is
- * then scheduled). */
-int manager_apply_full(struct manager *m, bool *ret_transient) {
-        struct nft_error err = { 0 };
-        bool force = m->force_apply;
-        int r;
-
-        if (m->mode == MANAGER_DRY_RUN) {
-                r = manager_transaction(m, true, &err);
-                return r < 0 ? log_error_errno(r, "Failed to write the nft script: %m") : 0;
-        }
-
-        m->force_apply = false;
-        r = manager_transaction(m, force, &err);
-        if (r < 0 && err.unknown) {
-                int k = manager_settle_unknown(m, "the nftables transaction", r, &err);
-                if (k > 0)
-                        r = 1;
-                else if (k < 0)
-                        r = k;
-                /* Not committed: the same failure, known now to have changed nothing. */
-        }
+/* What follows a transaction's outcome r (forced or not): a failure is logged once and retried
+ * after retry_min; a success puts back the snooping chains after a forced repair. Returns 0, or
+ * r with *ret_transient telling whether sending it again later may succeed. */
+static int manager_apply_result(struct manager *m, int r, const struct nft_error *err, bool force, bool *ret_transient) {
         if (r < 0) {
-                bool transient = nft_failure_is_transient(r, &err);
+                bool transient = nft_failure_is_transient(r, err);
 
                 /* The kernel still has the previous allow-list. Try again after retry_min (a
                  * forced repair stays forced); say it once, not at every attempt. */
-                m->force_apply = force;
+                m->force_apply = m->force_apply || force;
                 if (!m->apply_failing)
-                        manager_log_nft_error(r, &err, "apply nftables transaction",
+                        manager_log_nft_error(r, err, "apply nftables transaction",
                                               !m->applied && !transient ? "the kernel refuses this configuration" :
                                               transient ? "keeping the previous allow-list and trying again" :
                                                           "keeping the previous allow-list");
@@ -343,11 +334,12 @@ int manager_apply_full(struct manager *m, bool *ret_transient) {
         if (force && m->snoop) {
                 const struct config *c = m->config;
                 struct nft_queue_spec spec = { c->table_family, c->table, c->snoop_queue, c->snoop_servers, c->n_snoop_servers };
+                struct nft_error qerr = { 0 };
                 enum nft_queue_kind kind;
-                int k = nft_queue_install(&spec, &kind, &err);
+                int k = nft_queue_install(&spec, &kind, &qerr);
 
                 if (k < 0)
-                        manager_log_nft_error(k, &err, "put back the DNS snooping chains", "trying again at the next repair");
+                        manager_log_nft_error(k, &qerr, "put back the DNS snooping chains", "trying again at the next repair");
         }
         if (m->apply_failing)
                 log_info("nftables transaction applied again after earlier failures.");
@@ -358,18 +350,143 @@ int manager_apply_full(struct manager *m, bool *ret_transient) {
         return 0;
 }
 
+/* Gives up the asynchronous transaction in flight, if any, waiting for its send (behind the
+ * commit lock another process may hold): for the synchronous ones of the start, reload and
+ * exit. What it did is unknown, so the next apply reads the sets back; a snooped round it
+ * carried goes with the synchronous transaction instead (manager_sync_round_done()). */
+void manager_apply_cancel(struct manager *m) {
+        if (!m->nft || !nft_apply_pending(m->nft))
+                return;
+        nft_apply_cancel(m->nft);
+        if (m->snoop_round_inflight)
+                m->snoop_round_next = m->snoop_round_inflight;
+        m->snoop_round_inflight = 0;
+}
+
+/* After a synchronous transaction of outcome r: the snooped round waiting for a transaction
+ * went with it (it was built from the same ledgers). */
+void manager_sync_round_done(struct manager *m, int r) {
+        uint64_t round = m->snoop_round_next;
+
+        m->snoop_round_next = 0;
+        snoop_committed(m->snoop, round, r);
+}
+
+/* Sends the desired contents to the kernel (nothing when unchanged) and waits for the kernel:
+ * at the start, for the modes that run once, and in dry-run. Returns 0, or a negative errno
+ * with *ret_transient telling whether sending it again later may succeed (a retry is then
+ * scheduled). */
+int manager_apply_full(struct manager *m, bool *ret_transient) {
+        struct nft_error err = { 0 };
+        bool force = m->force_apply;
+        int r;
+
+        if (m->mode == MANAGER_DRY_RUN) {
+                r = manager_transaction(m, true, &err);
+                return r < 0 ? log_error_errno(r, "Failed to write the nft script: %m") : 0;
+        }
+
+        manager_apply_cancel(m);
+        m->force_apply = false;
+        r = manager_transaction(m, force, &err);
+        if (r < 0 && err.unknown) {
+                int k = manager_settle_unknown(m, "the nftables transaction", r, &err);
+                if (k > 0)
+                        r = 1;
+                else if (k < 0)
+                        r = k;
+                /* Not committed: the same failure, known now to have changed nothing. */
+        }
+        r = manager_apply_result(m, r, &err, force, ret_transient);
+        manager_sync_round_done(m, r);
+        return r;
+}
+
 int manager_apply(struct manager *m) {
         return manager_apply_full(m, NULL);
 }
 
-int on_apply_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+static void on_applied(struct nft *n, int r, const struct nft_error *e, void *userdata) {
         struct manager *m = userdata;
+        struct nft_error err = *e;
+        uint64_t round = m->snoop_round_inflight;
+        bool force = m->apply_inflight_force;
 
-        (void) manager_apply(m);
+        m->snoop_round_inflight = 0;
+        metrics_count_transaction_result(m->metrics, r);
+        if (r < 0 && err.unknown) {
+                uint32_t gen;
+
+                /* GETGEN does not wait for the commit lock. Unmoved: nothing was committed.
+                 * Moved: perhaps ours, perhaps someone else's; the next transaction reads the
+                 * sets back and sends everything (the plan forgot what it believed). */
+                if (nft_get_generation(m->nft, &gen) >= 0 && err.generation_known && gen == err.generation)
+                        log_warning("The kernel's replies to the nftables transaction were lost (%s); the nftables generation is still %" PRIu32
+                                    ", so it was not committed.", strerror(-r), gen);
+                else
+                        log_warning("The kernel's replies to the nftables transaction were lost (%s); sending it again in full.",
+                                    strerror(-r));
+                m->force_apply = true;
+                /* At once, unless that was a full one already: then after retry_min. */
+                if (force)
+                        manager_schedule_apply_in(m, m->config->retry_min);
+                else
+                        m->apply_dirty = true;
+        } else
+                (void) manager_apply_result(m, r, &err, force, NULL);
+        /* Unknown counts as failed for the held replies: released, unconfirmed. */
+        snoop_committed(m->snoop, round, r);
         /* READY=1 may have waited for this: the first round is done, the allow-list was not in. */
         if (m->queried)
                 manager_maybe_ready(m);
         manager_update_status(m);
+        if (m->apply_dirty || m->snoop_round_next)
+                manager_apply_async(m);
+}
+
+/* Sends the desired contents to the kernel without waiting on the loop (nft_apply_async()); a
+ * snooped round waiting for it goes with it. While one is in flight, marks the next. */
+void manager_apply_async(struct manager *m) {
+        _cleanup_(desired_done) struct desired d = { 0 };
+        struct nft_error err = { 0 };
+        bool force = m->force_apply;
+        int r;
+
+        if (m->mode != MANAGER_DAEMON) {
+                (void) manager_apply(m);
+                return;
+        }
+        if (nft_apply_pending(m->nft)) {
+                m->apply_dirty = true;
+                return;
+        }
+        /* It carries everything asked for so far. */
+        m->apply_dirty = false;
+        (void) sd_event_source_set_enabled(m->apply_timer, SD_EVENT_OFF);
+        m->force_apply = false;
+        m->snoop_round_inflight = m->snoop_round_next;
+        m->snoop_round_next = 0;
+        m->apply_inflight_force = force;
+        r = manager_desired(m, &d);
+        if (r >= 0)
+                r = nft_apply_async(m->nft, m->event, &d.ruleset, boottime_now(m), force, on_applied, m, &err);
+        if (r >= 0) {
+                metrics_record_ruleset(m->metrics, &d.ruleset);
+                return;
+        }
+        /* Nothing was sent: the same as a failed transaction. */
+        metrics_count_transaction_result(m->metrics, r);
+        (void) manager_apply_result(m, r, &err, force, NULL);
+        {
+                uint64_t round = m->snoop_round_inflight;
+
+                m->snoop_round_inflight = 0;
+                snoop_committed(m->snoop, round, r);
+        }
+}
+
+int on_apply_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        manager_apply_async(userdata);
         return 0;
 }
 
@@ -394,6 +511,9 @@ static void on_entry_expired(const struct ledger *l, const struct ledger_entry *
         struct group_state *g = userdata;
         char a[ADDR_STRLEN];
 
+        /* A learned one: the group's index counts one fewer. */
+        if (g->learned && group_entry_learned(l, e, g))
+                learned_forget(g->learned);
         log_event(LOG_INFO, MESSAGE_ADDRESSES_EXPIRED, g->config->name, ledger_host_name(l, e->host),
                   addr_to_string(&e->addr, a), "%s: -%s (group %s: validity ran out without DNS returning it again)",
                   ledger_host_name(l, e->host), a, g->config->name);
@@ -454,6 +574,7 @@ void manager_remove_on_exit(struct manager *m) {
         _cleanup_(desired_done) struct desired d = { 0 };
         struct nft_error err = { 0 };
 
+        manager_apply_cancel(m);
         if (m->config->snoop) {
                 int k = nft_queue_remove(m->config->table_family, m->config->table, &err);
                 if (k < 0)

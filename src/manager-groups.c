@@ -2,6 +2,7 @@
 /* Runtime state of groups and hosts: building and freeing it, finding hosts, and the rules
  * every source of addresses shares (families, the rebinding rule, the max_snooped bound). No
  * timers, no I/O, no calls into the other rooms: they all call here. */
+#include "learned.h"
 #include "manager-internal.h"
 #include "state.h"
 
@@ -24,6 +25,7 @@ static void group_state_done(struct group_state *g) {
         for (size_t i = 0; i < g->n_hosts; i++)
                 host_done(&g->hosts[i]);
         free(g->hosts);
+        learned_free(g->learned);
         ledger_free(g->ledger);
         *g = (struct group_state) { 0 };
 }
@@ -99,46 +101,64 @@ bool address_allowed(const struct config *c, const struct ip_addr *a) {
         return cls == ADDR_PUBLIC || (cls == ADDR_PRIVATE && c->allow_private);
 }
 
-static int learned_expiry_compare(const void *a, const void *b) {
-        const struct ledger_entry *x = a, *y = b;
-        return x->expiry < y->expiry ? -1 : x->expiry > y->expiry;
-}
-
 /* A name learned from snooped replies: below a domain and not a configured host (checked in that
  * order: the domains are few, the hosts may be many). */
 static bool group_learned_name(struct group_state *g, const char *name) {
         return group_matches_name(g->config, name) && !group_find_host(g, name);
 }
 
-/* At most max_snooped learned addresses per group: those expiring first make room. Said once. */
+bool group_entry_learned(const struct ledger *l, const struct ledger_entry *e, void *userdata) {
+        return group_learned_name(userdata, ledger_host_name(l, e->host));
+}
+
+/* The group's learned entries by expiry, built from its ledger at first use (after a restore
+ * or a reload, which bring ledgers of their own). NULL when out of memory. */
+static struct learned *group_learned(struct group_state *g) {
+        if (!g->learned && learned_new(g->ledger, group_entry_learned, g, &g->learned) < 0)
+                log_oom();
+        return g->learned;
+}
+
+/* At most max_snooped learned addresses per group: those expiring first make room, in
+ * O(log n) each. Said once. */
 void group_limit_snooped(struct group_state *g) {
         const struct config *c = g->manager->config;
-        _cleanup_free_ struct ledger_entry *learned = NULL;
-        const struct ledger_entry *e;
-        size_t n, k = 0;
+        struct learned *x = group_learned(g);
 
-        e = ledger_entries(g->ledger, &n);
-        for (size_t i = 0; i < n; i++)
-                k += group_learned_name(g, ledger_host_name(g->ledger, e[i].host));
-        if (k <= c->max_snooped)
+        if (!x || learned_make_room(x, g->ledger, c->max_snooped) == 0)
                 return;
-        learned = calloc(k, sizeof(*learned));
-        if (!learned) {
-                log_oom();
-                return;
-        }
-        k = 0;
-        for (size_t i = 0; i < n; i++)
-                if (group_learned_name(g, ledger_host_name(g->ledger, e[i].host)))
-                        learned[k++] = e[i];
-        qsort(learned, k, sizeof(*learned), learned_expiry_compare);
-        for (size_t i = 0; i < k - c->max_snooped; i++)
-                (void) ledger_remove(g->ledger, &learned[i].addr);
         if (!g->snooped_full_said)
                 log_warning("Group %s holds max_snooped=%u addresses learned from DNS replies; the ones expiring first make room for new ones.",
                             g->config->name, c->max_snooped);
         g->snooped_full_said = true;
 }
+
+int group_record_learned(struct group_state *g, const char *name, const struct ip_addr *addrs, size_t n,
+                         usec_t now, ledger_entry_cb on_added) {
+        struct learned *x = group_learned_name(g, name) ? group_learned(g) : NULL;
+        bool was[SNOOP_DNS_ADDRS_MAX] = { false };
+        int added;
+
+        if (n > ELEMENTSOF(was))
+                return -EINVAL; /* snoop_learn() caps every answer at SNOOP_DNS_ADDRS_MAX */
+        for (size_t j = 0; x && j < n; j++) {
+                const struct ledger_entry *e = ledger_find(g->ledger, &addrs[j]);
+                was[j] = e && group_entry_learned(g->ledger, e, g);
+        }
+        added = ledger_record(g->ledger, name, addrs, n, now, g->config->validity, on_added, g);
+        for (size_t j = 0; x && added >= 0 && j < n; j++) {
+                const struct ledger_entry *e = ledger_find(g->ledger, &addrs[j]);
+                bool repeated = false;
+
+                /* An answer may name an address twice: one note, counted once. */
+                for (size_t k = 0; k < j && !repeated; k++)
+                        repeated = addr_compare(&addrs[k], &addrs[j]) == 0;
+                if (e && !repeated)
+                        (void) learned_note(x, &addrs[j], e->expiry, !was[j]);
+        }
+        return added;
+}
+
 
 static int host_order_by_name(const void *a, const void *b) {
         return strcmp((*(struct host *const *) a)->name, (*(struct host *const *) b)->name);

@@ -283,12 +283,11 @@ done:
         if (m->ready)
                 manager_schedule_apply(m);
         else if (m->round_left == 0 && m->mode == MANAGER_DAEMON) {
-                /* The first round is complete: apply it, then tell systemd we are ready. */
-                (void) manager_apply(m);
+                /* The first round is complete: apply it, then tell systemd we are ready (from
+                 * the transaction's callback). */
+                manager_apply_async(m);
                 manager_save_state(m);
                 (void) metrics_flush(m->metrics);
-                manager_maybe_ready(m);
-                manager_update_status(m);
         }
 }
 

@@ -10,6 +10,7 @@
 #include <systemd/sd-event.h>
 
 #include "config.h"
+#include "learned.h"
 #include "ledger.h"
 #include "log.h"
 #include "manager.h"
@@ -66,6 +67,7 @@ struct group_state {
         size_t added_logged; /* per answer, for ADDED_LOG_MAX */
         const char *answer_host;
         bool snooped_full_said;   /* max_snooped reached: said once */
+        struct learned *learned;  /* snoop=yes: the learned entries by expiry, built at first use */
         struct rejected_memory snoop_rejected; /* from snooped replies, for all names of the group */
 };
 
@@ -90,6 +92,12 @@ struct manager {
         sd_event_source *save_timer;
         usec_t last_save;    /* CLOCK_MONOTONIC */
         bool force_apply;    /* next apply rewrites everything (foreign change) */
+        /* nft_apply_async(): one transaction in flight at a time; what is asked for meanwhile
+         * goes in one more from its callback. */
+        bool apply_dirty;
+        bool apply_inflight_force;
+        uint64_t snoop_round_next;     /* a snooped round waiting for the next transaction */
+        uint64_t snoop_round_inflight; /* the snooped round the transaction in flight carries */
         bool apply_failing;  /* the last transaction failed: retrying, logged once */
         bool save_failing;   /* the last state file write failed: retrying, logged once */
         bool state_dirty;
@@ -143,8 +151,14 @@ struct host *host_find(struct host *const *by_name, size_t n, const char *name);
 bool group_has_family(const struct group *g, const struct ip_addr *a);
 /* The DNS rebinding rule (allow_private=): whether a may go on an allow-list at all. */
 bool address_allowed(const struct config *c, const struct ip_addr *a);
-/* At most max_snooped learned addresses in g: those expiring first make room. */
+/* At most max_snooped learned addresses in g: those expiring first make room (O(log n) each). */
 void group_limit_snooped(struct group_state *g);
+/* Whether a ledger entry of the group userdata belongs to a learned name. */
+bool group_entry_learned(const struct ledger *l, const struct ledger_entry *e, void *userdata);
+/* Records a snooped answer of name (at most SNOOP_DNS_ADDRS_MAX addresses) in g's ledger, as
+ * ledger_record() does, and keeps the group's index of learned entries up to date. */
+int group_record_learned(struct group_state *g, const char *name, const struct ip_addr *addrs, size_t n,
+                         usec_t now, ledger_entry_cb on_added);
 
 /* ---- manager-state.c: the state file ---- */
 
@@ -178,10 +192,20 @@ int manager_transaction(struct manager *m, bool force, struct nft_error *err);
 bool nft_failure_is_transient(int r, const struct nft_error *err);
 /* After a transaction whose replies were lost: 1 in force, 0 not committed, or a negative errno. */
 int manager_settle_unknown(struct manager *m, const char *what, int error, struct nft_error *err);
-/* Sends the desired contents; on failure *ret_transient says whether a retry may succeed. */
+/* Sends the desired contents and waits for the kernel (start, --once, dry-run; it first gives
+ * up an asynchronous one in flight); on failure *ret_transient says whether a retry may
+ * succeed. */
 int manager_apply_full(struct manager *m, bool *ret_transient);
 /* manager_apply_full() without asking whether a failure is transient. */
 int manager_apply(struct manager *m);
+/* Sends the desired contents without waiting on the loop; the snooped round waiting
+ * (snoop_round_next) goes with it; while one is in flight, the next follows from its callback. */
+void manager_apply_async(struct manager *m);
+/* Gives up the asynchronous transaction in flight (waiting for its send), for a synchronous
+ * one; its snooped round waits for that one (manager_sync_round_done()). */
+void manager_apply_cancel(struct manager *m);
+/* After a synchronous transaction of outcome r: releases the snooped round it carried. */
+void manager_sync_round_done(struct manager *m, int r);
 /* on_exit=remove: takes the snooping chains and the allow-list out of the kernel. */
 void manager_remove_on_exit(struct manager *m);
 /* Makes sure the expiry timer fires no later than when. */

@@ -64,8 +64,12 @@ void manager_maybe_ready(struct manager *m) {
         if (m->ready || m->round_left > 0 || (m->mode == MANAGER_DAEMON && !m->applied))
                 return;
         m->ready = true;
-        if (m->mode == MANAGER_DAEMON)
+        if (m->mode == MANAGER_DAEMON) {
                 (void) sd_notify(false, "READY=1");
+                /* With the first transaction's outcome, which came after the first round's
+                 * write: nothing is left to write while idle. */
+                (void) metrics_flush(m->metrics);
+        }
         /* What changed since the first round's save (manager_state_changed() may have waited). */
         if (m->state_dirty)
                 manager_state_changed(m);

@@ -74,6 +74,7 @@ static int groups_carry_over(const struct config *c, bool servers_changed, usec_
  * settled from what the kernel holds. Returns 0 when the new configuration is in force; else a
  * negative errno, with *ret_rollback set when the kernel may hold part of it. */
 static int manager_reload_transaction(struct manager *m, struct nft_error *err, bool *ret_rollback) {
+        manager_apply_cancel(m);
         for (unsigned attempt = 0;; attempt++) {
                 int r = manager_transaction(m, m->force_apply || attempt > 0, err);
 
@@ -182,11 +183,13 @@ int manager_reload(struct manager *m) {
                                   m->config_path, strerror(-r));
                 if (m->ready)
                         (void) sd_notify(false, "READY=1");
+                manager_sync_round_done(m, r);
                 return r;
         }
 
         /* Accepted: the old resolver goes before the old hosts its callbacks point to. */
         c = NULL;
+        manager_sync_round_done(m, 0);
         if (!manager_snoop_config_equal(m->config, old_config))
                 manager_snoop_switch(m, old_config, listener);
         m->force_apply = false;

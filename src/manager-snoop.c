@@ -58,7 +58,7 @@ static bool snoop_learn(struct manager *m, const char *name, const struct ip_add
                         continue;
                 g->added_logged = 0;
                 g->answer_host = name;
-                added = ledger_record(g->ledger, name, addrs, n, now, g->config->validity, on_entry_added, g);
+                added = group_record_learned(g, name, addrs, n, now, on_entry_added);
                 if (added < 0) {
                         log_oom();
                         continue;
@@ -76,6 +76,12 @@ static bool snoop_learn(struct manager *m, const char *name, const struct ip_add
         if (changed) {
                 manager_state_changed(m);
                 manager_arm_expire(m);
+                /* Whether or not a reply waits for it (one released at snoop_hold_max while a
+                 * transaction was in flight does not): the next transaction. */
+                if (nft_apply_pending(m->nft))
+                        m->apply_dirty = true;
+                else
+                        manager_schedule_apply(m);
         }
         return changed;
 }
@@ -108,8 +114,9 @@ static void on_tc_result(struct resolver *r, const struct resolver_result *res, 
 
         m->tc_lookups[t->slot] = NULL;
         if (snoop_learn(m, res->host, res->addrs, res->n_addrs))
-                (void) manager_apply(m);
-        snoop_release(m->snoop, t->token);
+                snoop_release_after_commit(m->snoop, t->token);
+        else
+                snoop_release(m->snoop, t->token);
         free(t);
 }
 
@@ -151,9 +158,14 @@ static void on_snoop_released(struct snoop *s, usec_t held, bool late, void *use
                 metrics_snoop_held(m->metrics, held);
 }
 
-/* The transaction for the replies of one round; they are released once it returns. */
-static int on_snoop_commit(struct snoop *s, void *userdata) {
-        return manager_apply(userdata);
+/* The transaction for the replies of one round; they are released from its callback
+ * (manager_apply_async() calls snoop_committed()). */
+static int on_snoop_commit(struct snoop *s, uint64_t round, void *userdata) {
+        struct manager *m = userdata;
+
+        m->snoop_round_next = round;
+        manager_apply_async(m);
+        return 0;
 }
 
 static const struct snoop_callbacks snoop_cb = {

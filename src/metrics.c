@@ -359,17 +359,27 @@ static void metrics_record_sets(struct metrics *m, const struct nft_ruleset *wan
         }
 }
 
-void metrics_count_transaction(struct metrics *m, const struct nft_ruleset *want, int r) {
+void metrics_count_transaction_result(struct metrics *m, int r) {
         if (!m)
                 return;
         if (r < 0)
                 m->transaction_errors++;
-        else {
-                if (r > 0)
-                        m->transactions++;
-                metrics_record_sets(m, want);
-        }
+        else if (r > 0)
+                m->transactions++;
         metrics_changed(m);
+}
+
+void metrics_record_ruleset(struct metrics *m, const struct nft_ruleset *want) {
+        if (!m)
+                return;
+        metrics_record_sets(m, want);
+        metrics_changed(m);
+}
+
+void metrics_count_transaction(struct metrics *m, const struct nft_ruleset *want, int r) {
+        if (r >= 0)
+                metrics_record_ruleset(m, want);
+        metrics_count_transaction_result(m, r);
 }
 
 void metrics_count_foreign_change(struct metrics *m) {

@@ -49,6 +49,9 @@ void metrics_count_expired(struct metrics *m, size_t n);
 /* One nft_apply() of want that returned r: a committed transaction (r > 0), nothing to send
  * (0) or a refused one (< 0). When r >= 0 the kernel's sets hold want's elements. */
 void metrics_count_transaction(struct metrics *m, const struct nft_ruleset *want, int r);
+/* The same in two steps, for nft_apply_async(): the sets of want as sent, then the outcome. */
+void metrics_record_ruleset(struct metrics *m, const struct nft_ruleset *want);
+void metrics_count_transaction_result(struct metrics *m, int r);
 void metrics_count_foreign_change(struct metrics *m);
 
 /* DNS snooping: a reply seen on the wire, and whether its question matched a configured name. */

@@ -4,7 +4,11 @@
  * holds it (a big `nft -f`), so the send runs in a thread of its own; the thread touches only
  * the socket and the batch buffer, and says it is done through an eventfd. The replies are
  * then read from the socket by an io source, a timer bounds the wait, and the plan's
- * bookkeeping (nft-apply.c) runs on the loop before the caller's callback. */
+ * bookkeeping (nft-apply.c) runs on the loop before the caller's callback.
+ *
+ * The thread lives as long as the nft object and sleeps between transactions: one created per
+ * transaction costs a clone and an exit each, and on a busy machine a new thread waits behind
+ * every runnable task before its first run, where a sleeping one that is woken goes first. */
 #include <pthread.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -15,14 +19,23 @@
  * may be waiting for another process's commit, which ends when it ends. */
 #define NFT_ASYNC_TIMEOUT_USEC (5 * USEC_PER_SEC)
 
+/* The sender thread; job and sending under lock. */
+struct nft_sender {
+        pthread_t thread;
+        pthread_mutex_t lock;
+        pthread_cond_t cond;
+        struct nft_async *job;     /* to send next, NULL when none */
+        struct nft_async *sending; /* being sent (the thread touches it until this is NULL) */
+        bool stop;
+};
+
 struct nft_async {
         struct nft *n;
         struct nft_plan *plan;
         nft_apply_cb cb;
         void *userdata;
 
-        pthread_t thread;
-        bool thread_running;
+        bool queued;         /* handed to the sender thread, not yet known to be back */
         int efd;             /* written by the thread when sendmsg() returned */
         int send_error;      /* its result, read after the eventfd */
         sd_event_source *sent, *replies, *timer, *nothing;
@@ -32,11 +45,92 @@ struct nft_async {
         struct nft_error err;
 };
 
+static void *sender_main(void *userdata) {
+        struct nft_sender *t = userdata;
+
+        pthread_mutex_lock(&t->lock);
+        for (;;) {
+                struct nft_async *a;
+                uint64_t one = 1;
+
+                while (!t->job && !t->stop)
+                        pthread_cond_wait(&t->cond, &t->lock);
+                if (!t->job)
+                        break; /* stopping, nothing left to send */
+                a = t->sending = t->job;
+                t->job = NULL;
+                pthread_mutex_unlock(&t->lock);
+                a->send_error = nft_batch_transmit(nft_plan_batch(a->plan));
+                /* An eventfd write of 1 cannot fail short of a bad descriptor. */
+                (void) !write(a->efd, &one, sizeof(one));
+                pthread_mutex_lock(&t->lock);
+                t->sending = NULL;
+                pthread_cond_broadcast(&t->cond);
+        }
+        pthread_mutex_unlock(&t->lock);
+        return NULL;
+}
+
+static int sender_start(struct nft *n) {
+        struct nft_sender *t;
+        int r;
+
+        if (n->sender)
+                return 0;
+        t = calloc(1, sizeof(*t));
+        if (!t)
+                return -ENOMEM;
+        pthread_mutex_init(&t->lock, NULL);
+        pthread_cond_init(&t->cond, NULL);
+        r = -pthread_create(&t->thread, NULL, sender_main, t);
+        if (r < 0) {
+                pthread_cond_destroy(&t->cond);
+                pthread_mutex_destroy(&t->lock);
+                free(t);
+                return r;
+        }
+        n->sender = t;
+        return 0;
+}
+
+static void sender_submit(struct nft_sender *t, struct nft_async *a) {
+        pthread_mutex_lock(&t->lock);
+        t->job = a;
+        pthread_cond_broadcast(&t->cond);
+        pthread_mutex_unlock(&t->lock);
+}
+
+/* Takes a back from the thread: unsent, or once its send returned. */
+static void sender_withdraw(struct nft_sender *t, struct nft_async *a) {
+        pthread_mutex_lock(&t->lock);
+        if (t->job == a)
+                t->job = NULL;
+        while (t->sending == a)
+                pthread_cond_wait(&t->cond, &t->lock);
+        pthread_mutex_unlock(&t->lock);
+}
+
+static void sender_stop(struct nft *n) {
+        struct nft_sender *t = n->sender;
+
+        if (!t)
+                return;
+        pthread_mutex_lock(&t->lock);
+        t->stop = true;
+        pthread_cond_broadcast(&t->cond);
+        pthread_mutex_unlock(&t->lock);
+        (void) pthread_join(t->thread, NULL);
+        pthread_cond_destroy(&t->cond);
+        pthread_mutex_destroy(&t->lock);
+        free(t);
+        n->sender = NULL;
+}
+
 static void async_free(struct nft_async *a) {
         if (!a)
                 return;
-        if (a->thread_running)
-                (void) pthread_join(a->thread, NULL);
+        if (a->queued)
+                sender_withdraw(a->n->sender, a);
         a->sent = sd_event_source_disable_unref(a->sent);
         a->replies = sd_event_source_disable_unref(a->replies);
         a->timer = sd_event_source_disable_unref(a->timer);
@@ -48,9 +142,14 @@ static void async_free(struct nft_async *a) {
         free(a);
 }
 
-void nft_async_cancel(struct nft *n) {
+void nft_apply_cancel(struct nft *n) {
         async_free(n->async);
         n->async = NULL;
+}
+
+void nft_async_cancel(struct nft *n) {
+        nft_apply_cancel(n);
+        sender_stop(n);
 }
 
 bool nft_apply_pending(const struct nft *n) {
@@ -70,16 +169,6 @@ static void async_finish(struct nft_async *a, int r) {
         async_free(a);
         if (cb)
                 cb(n, r, &err, userdata);
-}
-
-static void *async_send_thread(void *userdata) {
-        struct nft_async *a = userdata;
-        uint64_t one = 1;
-
-        a->send_error = nft_batch_transmit(nft_plan_batch(a->plan));
-        /* An eventfd write of 1 cannot fail short of a bad descriptor. */
-        (void) !write(a->efd, &one, sizeof(one));
-        return NULL;
 }
 
 /* Reads what replies are there; finishes once all are in or reading failed. */
@@ -117,8 +206,8 @@ static int on_sent(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 
         if (read(a->efd, &v, sizeof(v)) < 0 && errno == EAGAIN)
                 return 0;
-        (void) pthread_join(a->thread, NULL);
-        a->thread_running = false;
+        sender_withdraw(a->n->sender, a);
+        a->queued = false;
         a->sent = sd_event_source_disable_unref(a->sent);
         if (a->send_error < 0) {
                 nft_error_set(&a->err, nft_plan_batch(a->plan), &nft_plan_batch(a->plan)->msgs[0], a->send_error,
@@ -208,10 +297,11 @@ int nft_apply_async(struct nft *n, sd_event *e, const struct nft_ruleset *want, 
         if (r < 0)
                 goto fail;
         nft_acks_init(nft_plan_batch(a->plan), &a->acks);
-        r = -pthread_create(&a->thread, NULL, async_send_thread, a);
+        r = sender_start(n);
         if (r < 0)
                 goto fail;
-        a->thread_running = true;
+        sender_submit(n->sender, a);
+        a->queued = true;
         n->async = a;
         return 0;
 fail:

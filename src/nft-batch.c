@@ -305,9 +305,16 @@ int nft_batch_prepare_send(struct nft_batch *b, struct nft_error *err) {
 }
 
 int nft_batch_transmit(struct nft_batch *b) {
+        struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+        struct iovec iov = { .iov_base = b->n->batch, .iov_len = b->size };
+        struct msghdr msg = { .msg_name = &kernel, .msg_namelen = sizeof(kernel), .msg_iov = &iov, .msg_iovlen = 1 };
+
         /* The kernel processes the whole batch inside this call, waiting for the nftables commit
-         * lock if another process holds it; the replies are queued before it returns. */
-        if (mnl_socket_sendto(b->n->nl, b->n->batch, b->size) < 0)
+         * lock if another process holds it; the replies are queued before it returns. sendmsg()
+         * (as nft does) where every other message of the daemon's netlink sockets goes with
+         * sendto(): a test can then slow down exactly the transactions (strace -P on the
+         * socket with inject=sendmsg:delay_enter, tests/integration/snoop-slow-send.sh). */
+        if (sendmsg(mnl_socket_get_fd(b->n->nl), &msg, 0) < 0)
                 return -errno;
         return 0;
 }

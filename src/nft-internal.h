@@ -97,6 +97,7 @@ struct nft {
         struct nft_stats stats;
 
         struct nft_async *async;     /* the transaction of nft_apply_async() in flight, or NULL */
+        struct nft_sender *sender;   /* the thread that sends them, from the first on */
 
         struct nft_monitor *monitor; /* NULL until nft_monitor_start() */
         nft_change_cb on_change;
@@ -256,8 +257,8 @@ void nft_watch_update(struct nft *n);
 
 /* ---- nft-async.c ---- */
 
-/* Gives up the transaction in flight, if any (its outcome counts as unknown), without calling
- * its callback; waits for its sending thread. */
+/* For nft_free(): gives up the transaction in flight, if any (nft_apply_cancel()), and stops
+ * the thread that sends them. */
 void nft_async_cancel(struct nft *n);
 
 /* ---- nft-batch.c ---- */

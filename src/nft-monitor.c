@@ -19,8 +19,11 @@
 #define NFT_MONITOR_BUFFER (64U * 1024U)
 /* `nft flush ruleset` is one transaction, `nft -f` after it another: one call for both. */
 #define NFT_MONITOR_DEBOUNCE_USEC (80 * USEC_PER_MSEC)
-/* Messages read per wake-up, so a flood of events cannot starve the event loop. */
-#define NFT_MONITOR_BURST 4096
+/* Datagrams read per wake-up (each up to a page of events), so that a flood of events (another
+ * process's transaction of 800,000 elements sends some 13,000 of them) cannot hold the loop:
+ * the rest wait for the next wake-up, after the sources of higher priority (the snooping
+ * queue and its hold timer). 64 take about half a millisecond. */
+#define NFT_MONITOR_BURST 64
 
 struct nft_monitor {
         struct mnl_socket *nl;
@@ -202,12 +205,22 @@ void nft_monitor_pause(struct nft_monitor *m) {
          * The gap counts from the last generation whose NEWGEN we have processed, not from what
          * the kernel says now: the kernel moves the generation when another commit begins but
          * sends its events and NEWGEN only at its end, so a foreign commit under way right now
-         * (`systemctl reload nftables` flushing our objects) would otherwise pass for ours. */
+         * (`systemctl reload nftables` flushing our objects) would otherwise pass for ours.
+         *
+         * With events still unread (a big foreign transaction being read a burst per wake-up)
+         * stay in the group instead: reading them all here would hold the loop, and leaving
+         * without would count their generations as a gap. Our own events then come with our
+         * portid and are skipped unread. */
+        char c;
+
         if (!m)
+                return;
+        m->paused = false;
+        if (recv(mnl_socket_get_fd(m->nl), &c, sizeof(c), MSG_PEEK | MSG_DONTWAIT) >= 0)
                 return;
         m->paused = monitor_membership(m, NETLINK_DROP_MEMBERSHIP) >= 0;
         if (m->paused)
-                (void) monitor_io(NULL, mnl_socket_get_fd(m->nl), 0, m); /* what was queued before */
+                (void) monitor_io(NULL, mnl_socket_get_fd(m->nl), 0, m); /* what came in meanwhile */
         m->gen_before = m->gen_seen;
 }
 
@@ -221,16 +234,18 @@ void nft_monitor_rejoin(struct nft_monitor *m) {
 void nft_monitor_account(struct nft_monitor *m, unsigned commits, int gen_error, uint32_t gen) {
         bool ok = gen_error >= 0;
 
-        if (!m)
+        /* Not paused (events were unread, or the group could not be left): our own events come
+         * with our portid and are skipped, the events of others are read as they come, and a
+         * foreign transaction half read keeps what it touched so far. */
+        if (!m || !m->paused)
                 return;
         if (!ok)
                 log_warning("Failed to read the nftables generation; a foreign change during our commit may go unnoticed.");
         /* Someone else committed while we were not listening, or had begun a commit that
          * touched our objects when we left: check what they did. A transaction of ours that
          * changed nothing (a flush of an empty set) does not move the generation, so fewer
-         * steps than commits are ours too; only more mean someone else. (Not listening at all
-         * (the group could not be left) needs nothing: our own events came with our portid.) */
-        if (m->paused && (m->touched || (ok && (uint32_t) (gen - m->gen_before) > commits))) {
+         * steps than commits are ours too; only more mean someone else. */
+        if (m->touched || (ok && (uint32_t) (gen - m->gen_before) > commits)) {
                 m->pending = true;
                 monitor_arm(m);
         }
@@ -310,6 +325,11 @@ int nft_monitor_new(sd_event *e, uint32_t own_portid, uint32_t generation, nft_m
                 (void) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v));
 
         r = sd_event_add_io(e, &m->io, fd, EPOLLIN, monitor_io, m);
+        if (r < 0)
+                goto fail;
+        /* After everything else that is ready: a foreign change is repaired within a second
+         * (the debounce timer), a DNS reply is waiting now. */
+        r = sd_event_source_set_priority(m->io, SD_EVENT_PRIORITY_IDLE);
         if (r < 0)
                 goto fail;
         r = sd_event_add_time_relative(e, &m->timer, CLOCK_MONOTONIC, NFT_MONITOR_DEBOUNCE_USEC,

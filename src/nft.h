@@ -93,6 +93,10 @@ int nft_apply_async(struct nft *n, sd_event *e, const struct nft_ruleset *want, 
                     nft_apply_cb cb, void *userdata, struct nft_error *err);
 /* Whether a transaction of nft_apply_async() is in flight. */
 bool nft_apply_pending(const struct nft *n);
+/* Gives up the transaction of nft_apply_async() in flight, if any, without its callback: waits
+ * for its send to return (behind the commit lock), then forgets what the kernel holds, so the
+ * next apply reads the sets back. For a synchronous transaction that must go next. */
+void nft_apply_cancel(struct nft *n);
 
 /* Deletes the daemon's chain and sets (on_exit=remove), each in a transaction of its own: one
  * that someone else's rule still refers to (a `jump`, an `@set`) is flushed instead, so it

@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The snooping queue. One round per wake-up: read what the socket holds (at most
- * ROUND_PACKETS), accept at once every reply that teaches nothing, let the owner send one
- * transaction for all the others, then accept those. Verdicts go without acknowledgement, many
- * in one datagram. */
+ * ROUND_PACKETS), accept at once every reply that teaches nothing, and hold the others until
+ * the owner's transaction with what they taught is in the kernel. Nothing here waits for the
+ * kernel: the owner starts that transaction (on_commit) and says when it is done
+ * (snoop_committed()); meanwhile the loop keeps reading, and the replies that arrive are held
+ * for the next transaction, which carries all of them (one in flight at a time). The hold
+ * timer, on the same loop, releases every reply at snoop_hold_max whatever the transaction is
+ * doing: another process holding the nftables commit lock delays the allow-list, never DNS.
+ * Verdicts go without acknowledgement, many in one datagram. */
 #include <arpa/inet.h>
 #include <inttypes.h>
-#include <poll.h>
-#include <pthread.h>
-#include <time.h>
 #include <libmnl/libmnl.h>
 #include <libnetfilter_queue/libnetfilter_queue.h>
 #include <linux/netfilter.h>
@@ -25,19 +27,23 @@
 #define QUEUE_MAXLEN 4096
 #define SOCKET_RCVBUF (8 * 1024 * 1024)
 #define ROUND_PACKETS 64
-/* Replies held for a lookup at once; more are accepted at once. */
-#define WAITING_MAX 64
+/* Replies held at once (for transactions and lookups); more are accepted at once. While a
+ * transaction waits for the commit lock the hold timer releases them after snoop_hold_max, so
+ * this bounds replies per snoop_hold_max, not per transaction. */
+#define HELD_MAX 1024
 /* A verdict message: header, nfgenmsg, NFQA_VERDICT_HDR. */
 #define VERDICT_MSG_SIZE 64
 #define CONFIG_ACK_TIMEOUT_SEC 2
 /* Late releases and lost messages are said at most this often. */
 #define LOG_INTERVAL_USEC (60 * USEC_PER_SEC)
+/* A held reply that waits for snoop_release(token), not for a transaction. */
+#define ROUND_LOOKUP 0
 
 struct held {
         uint32_t id;
         uint64_t token;
-        usec_t since;  /* CLOCK_MONOTONIC */
-        bool released; /* by the watchdog, while the transaction was still being committed */
+        uint64_t round; /* the transaction that carries what it taught, or ROUND_LOOKUP */
+        usec_t since;   /* CLOCK_MONOTONIC */
 };
 
 struct snoop {
@@ -51,27 +57,15 @@ struct snoop {
         char *buf;
         char verdicts[ROUND_PACKETS * VERDICT_MSG_SIZE];
         size_t verdicts_size;
-        struct held held[ROUND_PACKETS];     /* this round's, until on_commit */
+        struct held held[HELD_MAX];
         size_t n_held;
-        struct held waiting[WAITING_MAX];    /* until snoop_release() or hold_max */
-        size_t n_waiting;
         sd_event_source *hold_timer;
         uint64_t next_token;
+        uint64_t next_round;     /* the round new held replies join: the next transaction */
+        uint64_t inflight_round; /* the transaction the owner is committing, 0 when none */
         struct snoop_stats stats;
-        /* The watchdog thread: while on_commit() blocks in the kernel (another process holds the
-         * nftables commit lock, and sendmsg() waits for it inside the kernel, so no event loop
-         * could run meanwhile), it accepts the held replies whose snoop_hold_max ran out. It
-         * touches held[] only while committing is set, under lock. */
-        pthread_t watchdog;
-        bool watchdog_started;
-        pthread_mutex_t lock;
-        pthread_cond_t cond;
-        bool committing, stopping;
-        usec_t commit_since;
-        char watchdog_verdicts[ROUND_PACKETS * VERDICT_MSG_SIZE];
-        char *watchdog_buf;
-        usec_t last_late_log, last_lost_log, last_unread_log;
-        uint64_t late_logged, lost_logged, unread_logged;
+        usec_t last_late_log, last_lost_log;
+        uint64_t late_logged;
 };
 
 const struct snoop_stats *snoop_get_stats(const struct snoop *s) {
@@ -106,28 +100,24 @@ static bool log_due(usec_t *last, usec_t now) {
         return true;
 }
 
-static void report_release(struct snoop *s, const struct held *h, bool late, usec_t now) {
-        if (s->cb.on_released)
-                s->cb.on_released(s, now - h->since, late, s->userdata);
-}
-
 static void late_log(struct snoop *s, size_t late, usec_t now) {
-        char d[DURATION_MAX];
-
         s->stats.released_late += late;
         if (late == 0 || !log_due(&s->last_late_log, now))
                 return;
-        log_warning("Released %" PRIu64 " DNS repl%s later than snoop_hold_max=%s: the nftables transaction or the lookup of a truncated reply was slow.",
+        /* In milliseconds: snoop_hold_max is usually below a second. */
+        log_warning("Released %" PRIu64 " DNS repl%s later than snoop_hold_max=%" PRIu64 "ms: the nftables transaction or the lookup of a truncated reply was slow.",
                     s->stats.released_late - s->late_logged, s->stats.released_late - s->late_logged == 1 ? "y" : "ies",
-                    format_duration(d, sizeof(d), s->hold_max));
+                    (uint64_t) (s->hold_max / USEC_PER_MSEC));
         s->late_logged = s->stats.released_late;
 }
 
 static void hold_timer_arm(struct snoop *s) {
         usec_t first = USEC_INFINITY;
 
-        for (size_t i = 0; i < s->n_waiting; i++)
-                first = MIN(first, s->waiting[i].since);
+        if (!s->hold_timer)
+                return; /* closing */
+        for (size_t i = 0; i < s->n_held; i++)
+                first = MIN(first, s->held[i].since);
         if (first == USEC_INFINITY) {
                 (void) sd_event_source_set_enabled(s->hold_timer, SD_EVENT_OFF);
                 return;
@@ -136,46 +126,90 @@ static void hold_timer_arm(struct snoop *s) {
         (void) sd_event_source_set_enabled(s->hold_timer, SD_EVENT_ONESHOT);
 }
 
-/* Accepts the waiting replies that match: the one of token, or (token 0) all past hold_max.
- * Returns how many. */
-static size_t waiting_release(struct snoop *s, uint64_t token, usec_t now) {
-        size_t w = 0, released = 0;
+enum release_reason {
+        RELEASE_TOKEN,     /* the lookup of a truncated reply is done */
+        RELEASE_COMMITTED, /* the transaction of its round (or an earlier one) is done */
+        RELEASE_BOUND,     /* snoop_hold_max ran out */
+        RELEASE_ALL,       /* the queue closes */
+};
 
-        for (size_t i = 0; i < s->n_waiting; i++) {
-                const struct held *h = &s->waiting[i];
-                bool due = token ? h->token == token : now - h->since >= s->hold_max;
+static bool held_due(const struct snoop *s, const struct held *h, enum release_reason why, uint64_t arg,
+                     usec_t now) {
+        switch (why) {
+        case RELEASE_TOKEN:
+                return h->round == ROUND_LOOKUP && h->token == arg;
+        case RELEASE_COMMITTED:
+                return h->round != ROUND_LOOKUP && h->round <= arg;
+        case RELEASE_BOUND:
+                return now - h->since >= s->hold_max;
+        case RELEASE_ALL:
+                return true;
+        }
+        return false;
+}
 
-                if (!due) {
-                        s->waiting[w++] = *h;
+/* Accepts the held replies that are due; failed: their transaction failed (the release is
+ * unconfirmed, reported as late). Returns how many went past snoop_hold_max. */
+static size_t held_release(struct snoop *s, enum release_reason why, uint64_t arg, bool failed, usec_t now) {
+        size_t w = 0, late = 0;
+
+        for (size_t i = 0; i < s->n_held; i++) {
+                const struct held *h = &s->held[i];
+                bool l;
+
+                if (!held_due(s, h, why, arg, now)) {
+                        s->held[w++] = *h;
                         continue;
                 }
-                report_release(s, h, token == 0, now);
+                l = why == RELEASE_BOUND || now - h->since > s->hold_max;
+                late += l;
+                if (s->cb.on_released)
+                        s->cb.on_released(s, now - h->since, l || failed, s->userdata);
                 verdict_accept(s, h->id);
-                released++;
         }
-        s->n_waiting = w;
+        s->n_held = w;
         verdicts_flush(s);
-        return released;
+        hold_timer_arm(s);
+        return late;
 }
+
+static void commit_start(struct snoop *s);
 
 static int on_hold_timer(sd_event_source *source, uint64_t usec, void *userdata) {
         struct snoop *s = userdata;
         usec_t now = now_usec(CLOCK_MONOTONIC);
 
-        late_log(s, waiting_release(s, 0, now), now);
-        hold_timer_arm(s);
+        late_log(s, held_release(s, RELEASE_BOUND, 0, false, now), now);
         return 0;
 }
 
 void snoop_release(struct snoop *s, uint64_t token) {
         if (!s || token == 0)
                 return;
-        (void) waiting_release(s, token, now_usec(CLOCK_MONOTONIC));
-        hold_timer_arm(s);
+        (void) held_release(s, RELEASE_TOKEN, token, false, now_usec(CLOCK_MONOTONIC));
 }
 
-/* Reads one queued packet; returns whether it went on hold. */
-static bool handle_packet(struct snoop *s, const struct nlmsghdr *nlh) {
+void snoop_release_after_commit(struct snoop *s, uint64_t token) {
+        if (!s || token == 0)
+                return;
+        for (size_t i = 0; i < s->n_held; i++)
+                if (s->held[i].round == ROUND_LOOKUP && s->held[i].token == token)
+                        s->held[i].round = s->next_round;
+        commit_start(s);
+}
+
+static bool held_add(struct snoop *s, uint32_t id, uint64_t token, uint64_t round) {
+        if (s->n_held >= ELEMENTSOF(s->held))
+                return false;
+        s->held[s->n_held++] = (struct held) { .id = id, .token = token, .round = round, .since = now_usec(CLOCK_MONOTONIC) };
+        s->stats.held++;
+        if (s->n_held == 1)
+                hold_timer_arm(s);
+        return true;
+}
+
+/* Reads one queued packet. */
+static void handle_packet(struct snoop *s, const struct nlmsghdr *nlh) {
         struct nlattr *attr[NFQA_MAX + 1] = { NULL };
         const struct nfqnl_msg_packet_hdr *ph;
         struct snoop_dns_reply reply;
@@ -184,7 +218,7 @@ static bool handle_packet(struct snoop *s, const struct nlmsghdr *nlh) {
 
         if (nfq_nlmsg_parse(nlh, attr) < 0 || !attr[NFQA_PACKET_HDR] ||
             mnl_attr_get_payload_len(attr[NFQA_PACKET_HDR]) < sizeof(*ph))
-                return false; /* no id: nothing to give a verdict to */
+                return; /* no id: nothing to give a verdict to */
         ph = mnl_attr_get_payload(attr[NFQA_PACKET_HDR]);
         id = ntohl(ph->packet_id);
         s->stats.replies++;
@@ -196,158 +230,61 @@ static bool handle_packet(struct snoop *s, const struct nlmsghdr *nlh) {
                             &reply) < 0) {
                 s->stats.unparsed++;
                 verdict_accept(s, id);
-                return false;
+                return;
         }
         token = ++s->next_token;
         switch (s->cb.on_reply(s, &reply, token, s->userdata)) {
         case SNOOP_ACCEPT:
                 break;
         case SNOOP_HOLD_COMMIT:
-                if (s->n_held >= ELEMENTSOF(s->held))
-                        break;
-                s->held[s->n_held++] = (struct held) { .id = id, .token = token, .since = now_usec(CLOCK_MONOTONIC) };
-                s->stats.held++;
-                return true;
+                if (held_add(s, id, token, s->next_round))
+                        return;
+                break;
         case SNOOP_HOLD_RELEASE:
                 s->stats.truncated++;
-                if (s->n_waiting >= ELEMENTSOF(s->waiting))
-                        break;
-                s->waiting[s->n_waiting++] = (struct held) { .id = id, .token = token, .since = now_usec(CLOCK_MONOTONIC) };
-                s->stats.held++;
-                hold_timer_arm(s);
-                return true;
+                if (held_add(s, id, token, ROUND_LOOKUP))
+                        return;
+                break;
         }
         verdict_accept(s, id);
-        return false;
 }
 
-static void release_held(struct snoop *s, int commit_result) {
-        usec_t now = now_usec(CLOCK_MONOTONIC);
-        size_t late = 0;
-
-        for (size_t i = 0; i < s->n_held; i++) {
-                bool l = s->held[i].released || now - s->held[i].since > s->hold_max;
-
-                late += l;
-                report_release(s, &s->held[i], l || commit_result < 0, now);
-                if (!s->held[i].released)
-                        verdict_accept(s, s->held[i].id);
-        }
-        if (commit_result < 0)
-                s->stats.commit_failed += s->n_held;
-        s->n_held = 0;
-        verdicts_flush(s);
-        late_log(s, late, now);
-}
-
-static uint32_t packet_id(const struct nlmsghdr *nlh, bool *ret_ok) {
-        struct nlattr *attr[NFQA_MAX + 1] = { NULL };
-
-        *ret_ok = NFNL_MSG_TYPE(nlh->nlmsg_type) == NFQNL_MSG_PACKET && nfq_nlmsg_parse(nlh, attr) >= 0 &&
-                  attr[NFQA_PACKET_HDR] &&
-                  mnl_attr_get_payload_len(attr[NFQA_PACKET_HDR]) >= sizeof(struct nfqnl_msg_packet_hdr);
-        if (!*ret_ok)
-                return 0;
-        return ntohl(((const struct nfqnl_msg_packet_hdr *) mnl_attr_get_payload(attr[NFQA_PACKET_HDR]))->packet_id);
-}
-
-/* While committing: replies that arrive meanwhile cannot be learned before the commit ends, so
- * they pass at once (unread, as with a full queue); held ones pass at their snoop_hold_max. */
-static void *watchdog_main(void *userdata) {
-        struct snoop *s = userdata;
-
-        pthread_mutex_lock(&s->lock);
-        while (!s->stopping) {
-                usec_t now = now_usec(CLOCK_MONOTONIC), next = USEC_INFINITY;
-                size_t size = 0;
-                struct pollfd p = { .fd = mnl_socket_get_fd(s->nl), .events = POLLIN };
-                bool ready;
-                int timeout;
-
-                if (!s->committing) {
-                        pthread_cond_wait(&s->cond, &s->lock);
-                        continue;
-                }
-                for (size_t i = 0; i < s->n_held; i++) {
-                        struct held *h = &s->held[i];
-                        struct nlmsghdr *nlh;
-
-                        if (h->released)
-                                continue;
-                        if (now - h->since < s->hold_max) {
-                                next = MIN(next, h->since + s->hold_max);
-                                continue;
-                        }
-                        nlh = nfq_nlmsg_put(s->watchdog_verdicts + size, NFQNL_MSG_VERDICT, s->queue);
-                        nfq_nlmsg_verdict_put(nlh, (int) h->id, NF_ACCEPT);
-                        size += NLMSG_ALIGN(nlh->nlmsg_len);
-                        h->released = true;
-                }
-                if (size > 0)
-                        (void) mnl_socket_sendto(s->nl, s->watchdog_verdicts, size);
-
-                /* A commit within snoop_hold_max is the normal case: what arrives meanwhile waits
-                 * for the loop thread and is learned from. Past it, the loop thread reads nothing
-                 * until the commit ends: read for it. */
-                if (now - s->commit_since < s->hold_max) {
-                        struct timespec ts;
-
-                        next = MIN(next, s->commit_since + s->hold_max);
-                        ts.tv_sec = (time_t) (next / USEC_PER_SEC);
-                        ts.tv_nsec = (long) (next % USEC_PER_SEC) * 1000;
-                        (void) pthread_cond_timedwait(&s->cond, &s->lock, &ts);
-                        continue;
-                }
-                timeout = next == USEC_INFINITY ? 50 : (int) MIN((next - now) / USEC_PER_MSEC + 1, (usec_t) 50);
-                pthread_mutex_unlock(&s->lock);
-                ready = poll(&p, 1, timeout) > 0;
-                pthread_mutex_lock(&s->lock);
-                /* Only while the commit still runs: after it, the loop thread reads again and
-                 * learns from what comes. */
-                if (ready && s->committing && !s->stopping) {
-                        ssize_t k = recv(p.fd, s->watchdog_buf, RECV_BUFFER, MSG_DONTWAIT);
-                        int len = (int) MAX(k, (ssize_t) 0);
-
-                        size = 0;
-                        for (struct nlmsghdr *nlh = (struct nlmsghdr *) s->watchdog_buf; mnl_nlmsg_ok(nlh, len);
-                             nlh = mnl_nlmsg_next(nlh, &len)) {
-                                bool ok;
-                                uint32_t id = packet_id(nlh, &ok);
-                                struct nlmsghdr *v;
-
-                                if (!ok || size + VERDICT_MSG_SIZE > sizeof(s->watchdog_verdicts))
-                                        continue;
-                                v = nfq_nlmsg_put(s->watchdog_verdicts + size, NFQNL_MSG_VERDICT, s->queue);
-                                nfq_nlmsg_verdict_put(v, (int) id, NF_ACCEPT);
-                                size += NLMSG_ALIGN(v->nlmsg_len);
-                                s->stats.passed_unread++;
-                        }
-                        if (size > 0)
-                                (void) mnl_socket_sendto(s->nl, s->watchdog_verdicts, size);
-                }
-        }
-        pthread_mutex_unlock(&s->lock);
-        return NULL;
-}
-
-static int commit_watched(struct snoop *s) {
+/* Asks the owner for the transaction of the replies held for the next round, unless one is in
+ * flight already: those wait for its end and go in the following one. */
+static void commit_start(struct snoop *s) {
+        uint64_t round = s->next_round;
+        bool wanted = false;
         int r;
 
-        pthread_mutex_lock(&s->lock);
-        s->committing = true;
-        s->commit_since = now_usec(CLOCK_MONOTONIC);
-        pthread_cond_signal(&s->cond);
-        pthread_mutex_unlock(&s->lock);
-        r = s->cb.on_commit(s, s->userdata);
-        pthread_mutex_lock(&s->lock);
-        s->committing = false;
-        pthread_mutex_unlock(&s->lock);
-        return r;
+        if (s->inflight_round != 0)
+                return;
+        for (size_t i = 0; i < s->n_held && !wanted; i++)
+                wanted = s->held[i].round == round;
+        if (!wanted)
+                return;
+        s->inflight_round = round;
+        s->next_round++;
+        r = s->cb.on_commit(s, round, s->userdata);
+        if (r < 0)
+                snoop_committed(s, round, r);
+}
+
+void snoop_committed(struct snoop *s, uint64_t round, int r) {
+        usec_t now = now_usec(CLOCK_MONOTONIC);
+        size_t n = s ? s->n_held : 0;
+
+        if (!s || round == 0 || round != s->inflight_round)
+                return;
+        s->inflight_round = 0;
+        late_log(s, held_release(s, RELEASE_COMMITTED, round, r < 0, now), now);
+        if (r < 0)
+                s->stats.commit_failed += n - s->n_held;
+        /* What arrived meanwhile, learned already, in one more transaction. */
+        commit_start(s);
 }
 
 static int on_io(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
         struct snoop *s = userdata;
-        int commit = 0;
 
         for (unsigned n = 0; n < ROUND_PACKETS; n++) {
                 ssize_t k = recv(fd, s->buf, RECV_BUFFER, MSG_DONTWAIT);
@@ -372,22 +309,22 @@ static int on_io(sd_event_source *source, int fd, uint32_t revents, void *userda
                 for (struct nlmsghdr *nlh = (struct nlmsghdr *) s->buf; mnl_nlmsg_ok(nlh, len);
                      nlh = mnl_nlmsg_next(nlh, &len))
                         if (NFNL_MSG_TYPE(nlh->nlmsg_type) == NFQNL_MSG_PACKET)
-                                (void) handle_packet(s, nlh);
+                                handle_packet(s, nlh);
         }
-        /* Replies that teach nothing go before the transaction, which may take a while. */
         verdicts_flush(s);
-        if (s->n_held > 0) {
-                commit = commit_watched(s);
-                release_held(s, commit);
-                if (s->stats.passed_unread > s->unread_logged &&
-                    log_due(&s->last_unread_log, now_usec(CLOCK_MONOTONIC))) {
-                        log_warning("Passed %" PRIu64 " DNS repl%s unread while an nftables transaction waited for the kernel longer than snoop_hold_max.",
-                                    s->stats.passed_unread - s->unread_logged,
-                                    s->stats.passed_unread - s->unread_logged == 1 ? "y" : "ies");
-                        s->unread_logged = s->stats.passed_unread;
-                }
-        }
+        commit_start(s);
         return 0;
+}
+
+static uint32_t packet_id(const struct nlmsghdr *nlh, bool *ret_ok) {
+        struct nlattr *attr[NFQA_MAX + 1] = { NULL };
+
+        *ret_ok = NFNL_MSG_TYPE(nlh->nlmsg_type) == NFQNL_MSG_PACKET && nfq_nlmsg_parse(nlh, attr) >= 0 &&
+                  attr[NFQA_PACKET_HDR] &&
+                  mnl_attr_get_payload_len(attr[NFQA_PACKET_HDR]) >= sizeof(struct nfqnl_msg_packet_hdr);
+        if (!*ret_ok)
+                return 0;
+        return ntohl(((const struct nfqnl_msg_packet_hdr *) mnl_attr_get_payload(attr[NFQA_PACKET_HDR]))->packet_id);
 }
 
 /* Sends one configuration message and waits for its acknowledgement. A reply queued meanwhile
@@ -481,21 +418,12 @@ int snoop_new(sd_event *e, uint16_t queue, usec_t hold_max, const struct snoop_c
                 .hold_max = hold_max,
                 .cb = *cb,
                 .userdata = userdata,
+                .next_round = 1,
         };
-        {
-                pthread_condattr_t attr;
-
-                pthread_mutex_init(&s->lock, NULL);
-                pthread_condattr_init(&attr);
-                pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-                pthread_cond_init(&s->cond, &attr);
-                pthread_condattr_destroy(&attr);
-        }
         s->buf = malloc(RECV_BUFFER);
-        s->watchdog_buf = malloc(RECV_BUFFER);
         s->nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
-        if (!s->buf || !s->watchdog_buf || !s->nl) {
-                r = s->buf && s->watchdog_buf ? -errno : -ENOMEM;
+        if (!s->buf || !s->nl) {
+                r = s->buf ? -errno : -ENOMEM;
                 goto fail;
         }
         if (mnl_socket_bind(s->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
@@ -517,15 +445,17 @@ int snoop_new(sd_event *e, uint16_t queue, usec_t hold_max, const struct snoop_c
                 r = -EBUSY;
         if (r < 0)
                 goto fail;
+        /* Before anything else on the loop: a reply waits for its verdict while the loop does
+         * other work (the nftables monitor reading a big foreign transaction's events). */
         r = sd_event_add_io(e, &s->io, mnl_socket_get_fd(s->nl), EPOLLIN, on_io, s);
+        if (r >= 0)
+                r = sd_event_source_set_priority(s->io, SD_EVENT_PRIORITY_IMPORTANT);
         if (r >= 0)
                 r = sd_event_add_time(e, &s->hold_timer, CLOCK_MONOTONIC, 0, USEC_PER_MSEC, on_hold_timer, s);
         if (r >= 0)
+                r = sd_event_source_set_priority(s->hold_timer, SD_EVENT_PRIORITY_IMPORTANT);
+        if (r >= 0)
                 r = sd_event_source_set_enabled(s->hold_timer, SD_EVENT_OFF);
-        if (r >= 0) {
-                r = -pthread_create(&s->watchdog, NULL, watchdog_main, s);
-                s->watchdog_started = r == 0;
-        }
         if (r < 0) {
                 sd_event_source_disable_unref(s->io);
                 sd_event_source_disable_unref(s->hold_timer);
@@ -537,10 +467,7 @@ int snoop_new(sd_event *e, uint16_t queue, usec_t hold_max, const struct snoop_c
 fail:
         if (s->nl)
                 mnl_socket_close(s->nl);
-        pthread_cond_destroy(&s->cond);
-        pthread_mutex_destroy(&s->lock);
         free(s->buf);
-        free(s->watchdog_buf);
         free(s);
         return r;
 }
@@ -548,17 +475,9 @@ fail:
 struct snoop *snoop_free(struct snoop *s) {
         if (!s)
                 return NULL;
-        if (s->watchdog_started) {
-                pthread_mutex_lock(&s->lock);
-                s->stopping = true;
-                pthread_cond_signal(&s->cond);
-                pthread_mutex_unlock(&s->lock);
-                pthread_join(s->watchdog, NULL);
-        }
-        pthread_cond_destroy(&s->cond);
-        pthread_mutex_destroy(&s->lock);
         sd_event_source_disable_unref(s->io);
         sd_event_source_disable_unref(s->hold_timer);
+        s->hold_timer = NULL;
         /* Replies still in the socket get their verdict before the queue goes: unbinding
          * drops whatever is left in it. */
         for (unsigned n = 0; n < 4096; n++) {
@@ -578,15 +497,11 @@ struct snoop *snoop_free(struct snoop *s) {
                                 verdict_accept(s, id);
                 }
         }
-        release_held(s, 0);
-        for (size_t i = 0; i < s->n_waiting; i++)
-                verdict_accept(s, s->waiting[i].id);
-        s->n_waiting = 0;
-        verdicts_flush(s);
+        /* Held ones too, whatever their transaction is doing. */
+        (void) held_release(s, RELEASE_ALL, 0, false, now_usec(CLOCK_MONOTONIC));
         (void) config_cmd(s, NFQNL_CFG_CMD_UNBIND);
         mnl_socket_close(s->nl);
         free(s->buf);
-        free(s->watchdog_buf);
         free(s);
         return NULL;
 }

@@ -10,23 +10,26 @@
  * (nft-queue.c's chains) to an NFQUEUE this room listens on through libnetfilter_queue's
  * libmnl helpers; each reply is parsed (snoop-dns.c) and handed to the owner, which learns
  * from it; replies that taught something are held until the owner's transaction is in the
- * kernel, then accepted. Every reply is accepted: snooping never drops DNS. A watchdog thread
- * keeps snoop_hold_max while a transaction waits for the kernel (see snoop.c). */
+ * kernel, then accepted, or at snoop_hold_max, whichever comes first. Every reply is accepted:
+ * snooping never drops DNS. Nothing here waits for the kernel (see snoop.c). */
 struct snoop;
 
 /* What the owner wants done with a reply. */
 enum snoop_decision {
         SNOOP_ACCEPT,       /* nothing to wait for: accepted at once */
-        SNOOP_HOLD_COMMIT,  /* it changed what the kernel must hold: accepted after on_commit */
+        SNOOP_HOLD_COMMIT,  /* it changed what the kernel must hold: accepted once its round is committed */
         SNOOP_HOLD_RELEASE, /* held until snoop_release(token) (a lookup of a truncated reply) */
 };
 
 /* A parsed reply; token names it for snoop_release(). */
 typedef enum snoop_decision (*snoop_reply_cb)(struct snoop *s, const struct snoop_dns_reply *reply, uint64_t token,
                                               void *userdata);
-/* Sends what the replies since the last call changed, in one transaction. Returns 0 once the
- * kernel acknowledged it, a negative errno when it failed (the held replies go anyway). */
-typedef int (*snoop_commit_cb)(struct snoop *s, void *userdata);
+/* Starts one transaction with what the replies of round (and before) changed, and returns 0:
+ * the owner then calls snoop_committed(s, round, r) from the loop once the kernel answered (the
+ * held replies of the round are accepted then). Never more than one round in flight: replies
+ * held meanwhile join the next one. A negative errno: nothing started, the round's replies go
+ * at once (counted as released unconfirmed). */
+typedef int (*snoop_commit_cb)(struct snoop *s, uint64_t round, void *userdata);
 
 /* A held reply was accepted after held usec; late: past hold_max (or its transaction failed). */
 typedef void (*snoop_released_cb)(struct snoop *s, usec_t held, bool late, void *userdata);
@@ -45,7 +48,6 @@ struct snoop_stats {
         uint64_t commit_failed; /* released although their transaction failed */
         uint64_t truncated;     /* TC set on a reply the owner wanted */
         uint64_t lost;          /* ENOBUFS: queue messages the socket dropped */
-        uint64_t passed_unread; /* arrived while a transaction waited for the kernel: passed at once */
 };
 
 /* Binds NFQUEUE queue on e, each configuration attribute in its own acknowledged message
@@ -67,6 +69,13 @@ static inline void snoop_freep(struct snoop **s) { snoop_free(*s); }
 
 const struct snoop_stats *snoop_get_stats(const struct snoop *s);
 
+/* The transaction of round (see snoop_commit_cb) is over: r >= 0 committed, negative failed
+ * (the replies go all the same, counted as released unconfirmed). Replies already released at
+ * snoop_hold_max are not released twice; a round that is not the one in flight is ignored. */
+void snoop_committed(struct snoop *s, uint64_t round, int r);
+
 /* Accepts the reply held as token (SNOOP_HOLD_RELEASE); one already released at its hold_max
  * is fine. */
 void snoop_release(struct snoop *s, uint64_t token);
+/* The same once what the lookup taught is in the kernel: the reply joins the next round. */
+void snoop_release_after_commit(struct snoop *s, uint64_t token);

@@ -67,15 +67,18 @@ check_b() {
 
 # ---- the start ---------------------------------------------------------------------------------
 daemon_config "$conf_a"
-# Every one of the first sends and reads with ENOBUFS (the first transaction is the 4th send),
-# a few with ENOMEM.
-for fault in sendto:ENOBUFS:{1..4} recvfrom:ENOBUFS:{1..7} sendto:ENOMEM:{2,4} recvfrom:ENOMEM:{3,5}; do
+# Every one of the first sends and reads with ENOBUFS (a transaction is the only sendmsg(), the
+# first one the first transaction), a few with ENOMEM. Without -f: strace follows the main
+# thread only, where the start's transactions go; the threads that send the transactions at
+# run time would count their own first sendmsg() and fail every one.
+for fault in sendto:ENOBUFS:{1..3} sendmsg:ENOBUFS:{1,2} recvfrom:ENOBUFS:{1..7} sendto:ENOMEM:2 sendmsg:ENOMEM:1 \
+             recvfrom:ENOMEM:{3,5}; do
         IFS=: read -r call fault when <<<"$fault"
         what="start, $fault on $call #$when"
         nft delete table inet allowlistd 2>/dev/null || true
         rm -f "$TEST_DIR/state"
         : >"$TEST_DIR/daemon.log"
-        DAEMON_WRAPPER=(strace -f -qq -o /dev/null -e trace=sendto,recvfrom -e inject="$call:error=$fault:when=$when")
+        DAEMON_WRAPPER=(strace -qq -o /dev/null -e trace=sendto,sendmsg,recvfrom -e inject="$call:error=$fault:when=$when")
         daemon_start
         check_a "$what"
         grep -q 'refuses' "$DAEMON_LOG" && fail "$what: a transient failure taken for a refusal: $(cat "$DAEMON_LOG")"
@@ -109,7 +112,7 @@ reload_and_wait() {
 reload_traced() {
         mark=$(wc -l <"$DAEMON_LOG")
         daemon_config "$conf_b"
-        strace -qq -o /dev/null -p "$DAEMON_PID" -e trace=sendto,recvfrom -e inject="$1" &
+        strace -qq -o /dev/null -p "$DAEMON_PID" -e trace=sendto,sendmsg,recvfrom -e inject="$1" &
         tracer=$!
         wait_until 5 bash -c "grep -q '^TracerPid:[[:space:]]*[1-9]' /proc/$DAEMON_PID/status" ||
                 fail "$what: strace did not attach"
@@ -122,7 +125,8 @@ reload_traced() {
 lost=0
 # A reload reads about 10 replies before its batch goes out (drains, the probe, the generation;
 # one read is the monitor's), then one per message of the batch.
-for fault in recvfrom:error=ENOBUFS:when={1,3,5,7,9,10,11,12,13,14,15,16} sendto:error=ENOBUFS:when={2,4,5} \
+for fault in recvfrom:error=ENOBUFS:when={1,3,5,7,9,10,11,12,13,14,15,16} sendto:error=ENOBUFS:when={2,4} \
+             sendmsg:error=ENOBUFS:when=1 \
              recvfrom:error=ENOMEM:when={3,12}; do
         what="reload, $fault"
         reload_traced "$fault"
