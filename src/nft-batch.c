@@ -4,6 +4,8 @@
  * nftables src/mnl.c); single requests (GET) and the ruleset generation. */
 #include <limits.h>
 #include <poll.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
 #include <libnftnl/table.h>
 
 #include "nft-internal.h"
@@ -11,8 +13,6 @@
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
 
-/* Every message but an element list is far below this; element lists are cut to fit. */
-#define NFT_MSG_ROOM (8U * 1024U)
 /* Replies are queued while the kernel processes the batch inside our sendmsg(); this bounds the
  * wait for any that are not there yet. */
 #define NFT_ACK_TIMEOUT_MSEC 5000
@@ -55,9 +55,57 @@ static const char *nft_op_to_string(enum nft_op op) {
 /* Frees what the batch holds and leaves it empty, so that a second call (a cleanup path
  * after an early one) is harmless. */
 void nft_batch_done(struct nft_batch *b) {
+        for (size_t i = 0; i < b->n_pages; i++)
+                (void) munmap(b->pages[i].iov_base, NFT_BATCH_PAGE);
+        free(b->pages);
+        b->pages = NULL;
+        b->n_pages = b->allocated_pages = 0;
+        b->size = 0;
         free(b->msgs);
         b->msgs = NULL;
         b->n_msgs = b->allocated_msgs = 0;
+}
+
+/* A page of its own mapping rather than from malloc(): returned to the system when the batch
+ * is done, it neither stays resident nor splits the heap. */
+static int batch_add_page(struct nft_batch *b) {
+        void *p;
+        int r;
+
+        if (b->n_pages >= NFT_BATCH_PAGES_MAX)
+                return -EMSGSIZE;
+        r = grow_array((void **) &b->pages, &b->allocated_pages, b->n_pages + 1, sizeof(*b->pages));
+        if (r < 0)
+                return r;
+        p = mmap(NULL, NFT_BATCH_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED)
+                return -errno;
+        /* Written a few kilobytes at a time, the batch should cost what it holds, not a huge
+         * page (the pages of successive batches may share one aligned 2 MiB range). */
+        (void) madvise(p, NFT_BATCH_PAGE, MADV_NOHUGEPAGE);
+        b->pages[b->n_pages++] = (struct iovec) { .iov_base = p, .iov_len = 0 };
+        return 0;
+}
+
+void nft_batch_rewind(struct nft_batch *b, size_t size, size_t n_msgs) {
+        while (b->size > size) {
+                struct iovec *last = &b->pages[b->n_pages - 1];
+                size_t drop = MIN(last->iov_len, b->size - size);
+
+                last->iov_len -= drop;
+                b->size -= drop;
+                if (last->iov_len == 0) {
+                        (void) munmap(last->iov_base, NFT_BATCH_PAGE);
+                        b->n_pages--;
+                }
+        }
+        b->n_msgs = MIN(b->n_msgs, n_msgs);
+}
+
+bool nft_batch_msg_fits(const struct nft_batch *b, const struct nlmsghdr *nlh, size_t more) {
+        const char *page = b->pages[b->n_pages - 1].iov_base;
+
+        return (size_t) ((const char *) nlh - page) + nlh->nlmsg_len + more <= NFT_BATCH_PAGE;
 }
 
 void nft_error_set(struct nft_error *err, const struct nft_batch *b, const struct nft_msg *m, int error,
@@ -113,20 +161,16 @@ void nft_error_set(struct nft_error *err, const struct nft_batch *b, const struc
                          detail ? detail : "");
 }
 
-/* Makes room for one more message of at most NFT_MSG_ROOM + an element list, and records what it is
- * about; returns where its header goes. */
+/* Makes room for one more message of at least NFT_MSG_ROOM bytes in the last page (or a new
+ * one), and records what it is about; returns where its header goes. */
 static char *batch_reserve(struct nft_batch *b, enum nft_op op, const char *name) {
-        struct nft *n = b->n;
-        size_t need = b->size + NFT_MSG_ROOM + UINT16_MAX;
+        struct iovec *page;
         int r;
 
-        if (need > n->batch_allocated) {
-                size_t a = MAX(need, n->batch_allocated * 2);
-                char *p = realloc(n->batch, a);
-                if (!p)
+        if (b->n_pages == 0 || b->pages[b->n_pages - 1].iov_len + NFT_MSG_ROOM > NFT_BATCH_PAGE) {
+                r = batch_add_page(b);
+                if (r < 0)
                         return NULL;
-                n->batch = p;
-                n->batch_allocated = a;
         }
         r = grow_array((void **) &b->msgs, &b->allocated_msgs, b->n_msgs + 1, sizeof(*b->msgs));
         if (r < 0)
@@ -134,7 +178,8 @@ static char *batch_reserve(struct nft_batch *b, enum nft_op op, const char *name
         b->msgs[b->n_msgs] = (struct nft_msg) { .op = op };
         snprintf(b->msgs[b->n_msgs].name, sizeof(b->msgs[b->n_msgs].name), "%s", name ? name : "");
         b->n_msgs++;
-        return n->batch + b->size;
+        page = &b->pages[b->n_pages - 1];
+        return (char *) page->iov_base + page->iov_len;
 }
 
 static uint32_t batch_seq(const struct nft_batch *b) {
@@ -151,6 +196,7 @@ struct nlmsghdr *nft_batch_begin_msg(struct nft_batch *b, uint16_t type, uint16_
 }
 
 void nft_batch_end_msg(struct nft_batch *b, struct nlmsghdr *nlh) {
+        b->pages[b->n_pages - 1].iov_len += NLMSG_ALIGN(nlh->nlmsg_len);
         b->size += NLMSG_ALIGN(nlh->nlmsg_len);
 }
 
@@ -294,9 +340,18 @@ int nft_batch_prepare_send(struct nft_batch *b, struct nft_error *err) {
 }
 
 int nft_batch_transmit(struct nft_batch *b) {
-        /* The kernel processes the whole batch inside this call, waiting for the nftables commit
-         * lock if another process holds it; the replies are queued before it returns. */
-        if (mnl_socket_sendto(b->n->nl, b->n->batch, b->size) < 0)
+        struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+        struct msghdr m = {
+                .msg_name = &kernel,
+                .msg_namelen = sizeof(kernel),
+                .msg_iov = b->pages,
+                .msg_iovlen = b->n_pages,
+        };
+
+        /* The kernel gathers the pages into one message and processes the whole batch inside
+         * this call, waiting for the nftables commit lock if another process holds it; the
+         * replies are queued before it returns. */
+        if (sendmsg(mnl_socket_get_fd(b->n->nl), &m, 0) < 0)
                 return -errno;
         return 0;
 }
