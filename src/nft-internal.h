@@ -124,6 +124,11 @@ static inline int nft_key_compare(const uint8_t *a, const uint8_t *b, size_t len
 /* "inet", "ip", "ip6". */
 const char *nft_family_to_string(int family);
 
+/* The elements of g's set of family af: its array, or built by its callback (then also in
+ * *ret_owned, which the caller frees). Returns 0 or -ENOMEM. */
+int nft_group_elements(const struct nft_group *g, int af, const struct nft_element **ret, size_t *ret_n,
+                       struct nft_element **ret_owned);
+
 /* Whether the set NAME_v4 (af AF_INET) or NAME_v6 exists for g in a table of this family. */
 bool nft_group_wants(const struct nft_ruleset *want, const struct nft_group *g, int af);
 

@@ -113,31 +113,50 @@ static void test_ports(void) {
         ASSERT_EQ(out[1].last, 1990);
 }
 
-static void test_script(void) {
-        struct nft_element v4[] = { elem("192.0.2.1", 32, 3600 * USEC_PER_SEC), elem("198.51.100.0", 24, USEC_INFINITY) };
-        struct port_range allow[] = { { IPPROTO_TCP, 80, 80 }, { IPPROTO_TCP, 1970, 1970 } };
-        struct nft_group g = {
-                .name = "csall", .comment = "WiseMo", .families = FAMILY_BOTH, .interval = true,
-                .v4 = v4, .n_v4 = ELEMENTSOF(v4), .allow = allow, .n_allow = ELEMENTSOF(allow),
-        };
-        struct nft_ruleset want = { .family = NFPROTO_IPV4, .table = "t", .chain = "c", .groups = &g, .n_groups = 1 };
-        char *text = NULL;
-        size_t size = 0;
-        FILE *f = open_memstream(&text, &size);
+/* An elements callback for test_script(): a copy of the group's userdata array for AF_INET. */
+static int script_elements_cb(const struct nft_group *g, int af, struct nft_element **ret, size_t *ret_n) {
+        const struct nft_element *src = g->userdata;
+        size_t n = af == AF_INET ? g->n_v4 : 0;
 
-        ASSERT_EQ(nft_write_script(f, &want, 0), 0);
-        fclose(f);
-        ASSERT_STREQ(text,
-                "#!/usr/sbin/nft -f\n"
-                "# allowlistd --dry-run: what one full apply would do, in one transaction\n"
-                "add table ip t\n"
-                "add set ip t csall_v4 { type ipv4_addr; flags interval,timeout; comment \"WiseMo\"; }\n"
-                "add chain ip t c\n"
-                "flush set ip t csall_v4\n"
-                "add element ip t csall_v4 { 192.0.2.1 timeout 3600s, 198.51.100.0/24 }\n"
-                "flush chain ip t c\n"
-                "add rule ip t c ip daddr @csall_v4 tcp dport { 80, 1970 } counter accept comment \"csall\"\n");
-        free(text);
+        *ret = n > 0 ? malloc(n * sizeof(**ret)) : NULL;
+        if (n > 0 && !*ret)
+                return -ENOMEM;
+        if (n > 0)
+                memcpy(*ret, src, n * sizeof(**ret));
+        *ret_n = n;
+        return 0;
+}
+
+/* The same script whether the group holds its elements or builds them on demand. */
+static void test_script(void) {
+        for (int on_demand = 0; on_demand < 2; on_demand++) {
+                struct nft_element v4[] = { elem("192.0.2.1", 32, 3600 * USEC_PER_SEC), elem("198.51.100.0", 24, USEC_INFINITY) };
+                struct port_range allow[] = { { IPPROTO_TCP, 80, 80 }, { IPPROTO_TCP, 1970, 1970 } };
+                struct nft_group g = {
+                        .name = "csall", .comment = "WiseMo", .families = FAMILY_BOTH, .interval = true,
+                        .v4 = on_demand ? NULL : v4, .n_v4 = ELEMENTSOF(v4),
+                        .elements = on_demand ? script_elements_cb : NULL, .userdata = v4,
+                        .allow = allow, .n_allow = ELEMENTSOF(allow),
+                };
+                struct nft_ruleset want = { .family = NFPROTO_IPV4, .table = "t", .chain = "c", .groups = &g, .n_groups = 1 };
+                char *text = NULL;
+                size_t size = 0;
+                FILE *f = open_memstream(&text, &size);
+
+                ASSERT_EQ(nft_write_script(f, &want, 0), 0);
+                fclose(f);
+                ASSERT_STREQ(text,
+                        "#!/usr/sbin/nft -f\n"
+                        "# allowlistd --dry-run: what one full apply would do, in one transaction\n"
+                        "add table ip t\n"
+                        "add set ip t csall_v4 { type ipv4_addr; flags interval,timeout; comment \"WiseMo\"; }\n"
+                        "add chain ip t c\n"
+                        "flush set ip t csall_v4\n"
+                        "add element ip t csall_v4 { 192.0.2.1 timeout 3600s, 198.51.100.0/24 }\n"
+                        "flush chain ip t c\n"
+                        "add rule ip t c ip daddr @csall_v4 tcp dport { 80, 1970 } counter accept comment \"csall\"\n");
+                free(text);
+        }
 }
 
 /* Looks for the mark in an exact-size heap copy, so that ASan sees any read past the end. */
