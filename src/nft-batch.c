@@ -54,12 +54,16 @@ static const char *nft_op_to_string(enum nft_op op) {
 
 /* Frees what the batch holds and leaves it empty, so that a second call (a cleanup path
  * after an early one) is harmless. */
-void nft_batch_done(struct nft_batch *b) {
+static void batch_free_pages(struct nft_batch *b) {
         for (size_t i = 0; i < b->n_pages; i++)
                 (void) munmap(b->pages[i].iov_base, NFT_BATCH_PAGE);
         free(b->pages);
         b->pages = NULL;
         b->n_pages = b->allocated_pages = 0;
+}
+
+void nft_batch_done(struct nft_batch *b) {
+        batch_free_pages(b);
         b->size = 0;
         free(b->msgs);
         b->msgs = NULL;
@@ -288,11 +292,13 @@ static const char *ack_message(const struct nlmsghdr *nlh) {
  * timeout, or after a refused batch whose first reply said it all) would otherwise be read as
  * the answers to the next one, and that one's answers as the next one's, for ever: drop them.
  * Sequence numbers are never reused, so one arriving later still is skipped by its number. */
-static void nft_drain(struct nft *n, char *buf) {
+static void nft_drain(struct nft *n) {
         int fd = mnl_socket_get_fd(n->nl);
+        char c;
 
+        /* MSG_TRUNC: each datagram goes whole without a buffer to hold it. */
         for (unsigned i = 0; i < NFT_DRAIN_MAX; i++)
-                if (recv(fd, buf, NFT_RECV_BUFFER, MSG_DONTWAIT) < 0 && errno != EINTR && errno != ENOBUFS)
+                if (recv(fd, &c, sizeof(c), MSG_DONTWAIT | MSG_TRUNC) < 0 && errno != EINTR && errno != ENOBUFS)
                         return;
 }
 
@@ -322,7 +328,6 @@ static ssize_t nft_recv(struct nft *n, char *buf) {
 
 int nft_batch_prepare_send(struct nft_batch *b, struct nft_error *err) {
         struct nft *n = b->n;
-        _cleanup_free_ char *buf = NULL;
         int r;
 
         r = socket_buffer(n, SO_SNDBUF, SO_SNDBUFFORCE, &n->sndbuf, b->size + 64 * 1024);
@@ -332,10 +337,7 @@ int nft_batch_prepare_send(struct nft_batch *b, struct nft_error *err) {
                 nft_error_set(err, b, &b->msgs[0], r, "cannot size the socket buffers");
                 return r;
         }
-        buf = malloc(NFT_RECV_BUFFER);
-        if (!buf)
-                return -ENOMEM;
-        nft_drain(n, buf);
+        nft_drain(n);
         return 0;
 }
 
@@ -347,13 +349,16 @@ int nft_batch_transmit(struct nft_batch *b) {
                 .msg_iov = b->pages,
                 .msg_iovlen = b->n_pages,
         };
+        int r;
 
         /* The kernel gathers the pages into one message and processes the whole batch inside
          * this call, waiting for the nftables commit lock if another process holds it; the
          * replies are queued before it returns. */
-        if (sendmsg(mnl_socket_get_fd(b->n->nl), &m, 0) < 0)
-                return -errno;
-        return 0;
+        r = sendmsg(mnl_socket_get_fd(b->n->nl), &m, 0) < 0 ? -errno : 0;
+        /* Copied by the kernel (or refused): nothing reads the pages again, and whoever reads
+         * the replies next needs a buffer of its own. b->size stays for the statistics. */
+        batch_free_pages(b);
+        return r;
 }
 
 void nft_acks_init(const struct nft_batch *b, struct nft_acks *a) {
@@ -421,14 +426,14 @@ int nft_batch_send(struct nft_batch *b, struct nft_error *err) {
         r = nft_batch_prepare_send(b, err);
         if (r < 0)
                 return r;
-        buf = malloc(NFT_RECV_BUFFER);
-        if (!buf)
-                return -ENOMEM;
         r = nft_batch_transmit(b);
         if (r < 0) {
                 nft_error_set(err, b, &b->msgs[0], r, "sending the batch");
                 return r;
         }
+        buf = malloc(NFT_RECV_BUFFER);
+        if (!buf)
+                return -ENOMEM;
         nft_acks_init(b, &a);
         for (;;) {
                 ssize_t k = nft_recv(b->n, buf);
@@ -457,7 +462,7 @@ int nft_request(struct nft *n, struct nlmsghdr *nlh, mnl_cb_t cb, void *data) {
 
         if (!buf)
                 return -ENOMEM;
-        nft_drain(n, buf);
+        nft_drain(n);
         if (mnl_socket_sendto(n->nl, nlh, nlh->nlmsg_len) < 0)
                 return -errno;
         for (;;) {

@@ -296,7 +296,7 @@ int nft_batch_send(struct nft_batch *b, struct nft_error *err);
 
 /* The same in steps, for the event loop: sizes the socket buffers and drops stale replies
  * (prepare), sends (transmit: touches nothing but the socket and the batch, so another thread
- * may run it), then feeds each datagram of replies until it returns true, and takes the
+ * may run it; the batch's pages go back to the system then, its size stays), then feeds each datagram of replies until it returns true, and takes the
  * result. nft_acks_read_error() fills err for a failed read or a timeout. */
 struct nft_acks {
         size_t expected, acked, failed;

@@ -41,7 +41,7 @@ struct nft_group {
          * and frees them after, so that one set's elements exist at a time, not the whole
          * ruleset's for the whole transaction. userdata is for it. */
         nft_elements_cb elements;
-        void *userdata;
+        const void *userdata;
         const struct port_range *allow;
         size_t n_allow;
 };
