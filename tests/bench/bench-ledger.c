@@ -6,6 +6,7 @@
 #include <malloc.h>
 #include <time.h>
 
+#include "bench-util.h"
 #include "ledger.h"
 
 #define RUNS 21
@@ -13,14 +14,6 @@
 #define ANSWER 1000
 #define VALIDITY (7 * USEC_PER_DAY)
 #define T0 (1000 * USEC_PER_SEC)
-
-#define CHECK(expr)                                                                        \
-        do {                                                                               \
-                if (!(expr)) {                                                             \
-                        fprintf(stderr, "%s:%d: %s failed\n", __FILE__, __LINE__, #expr);  \
-                        abort();                                                           \
-                }                                                                          \
-        } while (0)
 
 /* Even n: the large ledger's addresses; odd n: addresses that fall between them, so a merge
  * touches the whole array (the worst case). IPv4 and IPv6 alternate. */
@@ -35,22 +28,6 @@ static struct ip_addr bench_addr(unsigned n) {
         b[12] = (uint8_t) (value >> 24); b[13] = (uint8_t) (value >> 16);
         b[14] = (uint8_t) (value >> 8); b[15] = (uint8_t) value;
         return addr_make(AF_INET6, b);
-}
-
-static double now_ms(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double) ts.tv_sec * 1e3 + (double) ts.tv_nsec / 1e6;
-}
-
-static int double_cmp(const void *a, const void *b) {
-        double x = *(const double *) a, y = *(const double *) b;
-        return x < y ? -1 : x > y;
-}
-
-static double median(double *v, size_t n) {
-        qsort(v, n, sizeof(double), double_cmp);
-        return v[n / 2];
 }
 
 static size_t heap_in_use(void) {
