@@ -52,8 +52,6 @@ static const char *nft_op_to_string(enum nft_op op) {
         return "?";
 }
 
-/* Frees what the batch holds and leaves it empty, so that a second call (a cleanup path
- * after an early one) is harmless. */
 static void batch_free_pages(struct nft_batch *b) {
         for (size_t i = 0; i < b->n_pages; i++)
                 (void) munmap(b->pages[i].iov_base, NFT_BATCH_PAGE);
@@ -62,6 +60,8 @@ static void batch_free_pages(struct nft_batch *b) {
         b->n_pages = b->allocated_pages = 0;
 }
 
+/* Frees what the batch holds and leaves it empty, so that a second call (a cleanup path
+ * after an early one) is harmless. */
 void nft_batch_done(struct nft_batch *b) {
         batch_free_pages(b);
         b->size = 0;

@@ -278,8 +278,9 @@ int nft_batch_finish(struct nft_batch *b);
 /* Frees what the batch holds and leaves it empty: a second call is harmless. */
 void nft_batch_done(struct nft_batch *b);
 /* The header of one more message about op (name: the set, or the group of a rule; may be
- * NULL), with room for NFT_MSG_ROOM bytes behind it (nft_batch_msg_fits() for more); NULL when
- * out of memory or the batch would exceed NFT_BATCH_PAGES_MAX pages. */
+ * NULL), with room for NFT_MSG_ROOM bytes behind it: every message but an element list is far
+ * below that, and element lists check nft_batch_msg_fits() for each element. NULL when out of
+ * memory or the batch would exceed NFT_BATCH_PAGES_MAX pages. */
 #define NFT_MSG_ROOM (8U * 1024U)
 struct nlmsghdr *nft_batch_begin_msg(struct nft_batch *b, uint16_t type, uint16_t flags, enum nft_op op,
                                      const char *name);
