@@ -213,6 +213,16 @@ void on_entry_added(const struct ledger *l, const struct ledger_entry *e, void *
 
 /* Starts snooping (snoop=yes) or removes the chains an earlier run left (snoop=no). */
 int manager_snoop_start(struct manager *m);
+/* Whether a and b snoop the same way (snoop, queue, hold bound, servers). */
+bool manager_snoop_config_equal(const struct config *a, const struct config *b);
+/* Before a reload's transaction: listens on the queue of c when c turns snooping on or moves it
+ * to another queue (*ret_listener, NULL otherwise), so that a queue another program holds
+ * rejects the reload while nothing has changed yet. Returns 0 or a negative errno, logged. */
+int manager_snoop_prepare(struct manager *m, const struct config *c, struct snoop **ret_listener);
+/* After the reload was accepted (m->config is the new one): removes the chains (snoop=no), or
+ * moves the rules to listener's queue and lets the old listener go, or replaces the rules and
+ * the listener of the same queue as the change needs. Failures are logged: not snooping. */
+void manager_snoop_switch(struct manager *m, const struct config *old, struct snoop *listener);
 /* Frees the lookups of truncated replies (their callbacks went with the resolver). */
 void tc_lookups_free(struct manager *m);
 

@@ -6,16 +6,6 @@
 
 #include "manager-internal.h"
 
-static bool snoop_config_equal(const struct config *a, const struct config *b) {
-        if (a->snoop != b->snoop || a->snoop_queue != b->snoop_queue || a->snoop_hold_max != b->snoop_hold_max ||
-            a->n_snoop_servers != b->n_snoop_servers)
-                return false;
-        for (size_t i = 0; i < a->n_snoop_servers; i++)
-                if (addr_compare(&a->snoop_servers[i], &b->snoop_servers[i]) != 0)
-                        return false;
-        return true;
-}
-
 /* Copies runtime state of groups that survive a reload into the new ones (the old ones stay
  * untouched, so a rejected reload can go back to them): the addresses of hosts still configured,
  * if the new configuration still allows them (allow_private=, family= may have tightened), capped
@@ -117,7 +107,8 @@ int manager_reload(struct manager *m) {
         struct nft_error err = { 0 };
         size_t n_groups = 0, n_old = m->n_groups;
         usec_t now = boottime_now(m);
-        bool rollback = false;
+        struct snoop *listener = NULL;
+        bool rollback = false, snoop_failed = false;
         int r;
 
         (void) sd_notifyf(false, "RELOADING=1\nMONOTONIC_USEC=%llu", (unsigned long long) now_usec(CLOCK_MONOTONIC));
@@ -142,6 +133,10 @@ int manager_reload(struct manager *m) {
         if (r >= 0)
                 r = resolver_new(m->event, c->dns_servers, &resolver);
         if (r >= 0) {
+                r = manager_snoop_prepare(m, c, &listener);
+                snoop_failed = r < 0;
+        }
+        if (r >= 0) {
                 /* The kernel has the last word: the new configuration is accepted only once its
                  * transaction went in. Until then nothing of the old state has changed. */
                 m->groups = groups;
@@ -157,7 +152,13 @@ int manager_reload(struct manager *m) {
         if (r < 0) {
                 resolver_free(resolver);
                 groups_free(groups, n_groups);
-                if (rollback) {
+                snoop_free(listener);
+                if (snoop_failed)
+                        log_event(LOG_ERR, MESSAGE_RELOAD_REJECTED, NULL, NULL, NULL,
+                                  "Rejected the new configuration in %s: cannot listen on NFQUEUE %u for DNS snooping "
+                                  "(%s); still running on the previous one, unchanged.",
+                                  m->config_path, c->snoop_queue, strerror(-r));
+                else if (rollback) {
                         log_event(LOG_ERR, MESSAGE_RELOAD_REJECTED, NULL, NULL, NULL,
                                   "Rejected the new configuration in %s: the outcome of its transaction could not be "
                                   "made certain (%s); putting the previous one back in full.",
@@ -186,10 +187,8 @@ int manager_reload(struct manager *m) {
 
         /* Accepted: the old resolver goes before the old hosts its callbacks point to. */
         c = NULL;
-        if (!snoop_config_equal(m->config, old_config)) {
-                m->snoop = snoop_free(m->snoop);
-                (void) manager_snoop_start(m);
-        }
+        if (!manager_snoop_config_equal(m->config, old_config))
+                manager_snoop_switch(m, old_config, listener);
         m->force_apply = false;
         m->apply_failing = false;
         if (metrics_set_path(m->metrics, m->config->metrics_file) < 0)

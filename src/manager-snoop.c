@@ -156,9 +156,25 @@ static int on_snoop_commit(struct snoop *s, void *userdata) {
         return manager_apply(userdata);
 }
 
-/* Starts listening (before the chains exist, so no reply waits for a listener that is not
- * there yet) and puts the chains in; or, with snoop=no, removes chains an earlier run left. */
-int manager_snoop_start(struct manager *m) {
+static const struct snoop_callbacks snoop_cb = {
+        .on_reply = on_snooped_reply,
+        .on_commit = on_snoop_commit,
+        .on_released = on_snoop_released,
+};
+
+/* Binds c's queue for m; logs a failure. */
+static int snoop_listen(struct manager *m, const struct config *c, struct snoop **ret) {
+        int r = snoop_new(m->event, c->snoop_queue, c->snoop_hold_max, &snoop_cb, m, ret);
+
+        if (r < 0)
+                log_error_errno(r, "Failed to listen on NFQUEUE %u for DNS snooping%s: %m", c->snoop_queue,
+                                r == -EBUSY ? " (another program listens on it: choose another snoop_queue=)" :
+                                r == -EPERM ? " (needs CAP_NET_ADMIN)" : "");
+        return r;
+}
+
+/* Puts the chains of m->config in (replacing their rules), or says why not. */
+static int snoop_install(struct manager *m) {
         const struct config *c = m->config;
         struct nft_queue_spec spec = {
                 .family = c->table_family,
@@ -171,30 +187,94 @@ int manager_snoop_start(struct manager *m) {
         struct nft_error err = { 0 };
         int r;
 
-        if (!c->snoop) {
-                r = nft_queue_remove(c->table_family, c->table, &err);
-                if (r < 0)
-                        manager_log_nft_error(r, &err, "remove the DNS snooping chains", "leaving them (with bypass, DNS passes)");
-                return 0;
-        }
-        static const struct snoop_callbacks cb = {
-                .on_reply = on_snooped_reply,
-                .on_commit = on_snoop_commit,
-                .on_released = on_snoop_released,
-        };
-
-        r = snoop_new(m->event, c->snoop_queue, c->snoop_hold_max, &cb, m, &m->snoop);
-        if (r < 0)
-                return log_error_errno(r, "Failed to listen on NFQUEUE %u for DNS snooping%s: %m", c->snoop_queue,
-                                       r == -EBUSY ? " (another program listens on it: choose another snoop_queue=)" :
-                                       r == -EPERM ? " (needs CAP_NET_ADMIN)" : "");
         r = nft_queue_install(&spec, &kind, &err);
         if (r < 0) {
                 manager_log_nft_error(r, &err, "add the DNS snooping chains", "not snooping");
-                m->snoop = snoop_free(m->snoop);
                 return r;
         }
-        log_info("Snooping DNS replies on NFQUEUE %u (%s) for the domains of %zu group%s.", c->snoop_queue,
-                 nft_queue_kind_to_string(kind), m->n_groups, m->n_groups == 1 ? "" : "s");
+        log_info("Snooping DNS replies on NFQUEUE %u (%s%s) for the domains of %zu group%s.", c->snoop_queue,
+                 nft_queue_kind_to_string(kind),
+                 kind == NFT_QUEUE_XT_TARGET ? ": the kernel has no nftables queue expression, nft_queue" : "",
+                 m->n_groups, m->n_groups == 1 ? "" : "s");
         return 0;
+}
+
+static void snoop_remove(struct manager *m, const char *when) {
+        struct nft_error err = { 0 };
+        int r = nft_queue_remove(m->config->table_family, m->config->table, &err);
+
+        if (r < 0)
+                manager_log_nft_error(r, &err, when, "leaving them (with bypass, DNS passes)");
+}
+
+/* Starts listening (before the chains exist, so no reply waits for a listener that is not
+ * there yet) and puts the chains in; or, with snoop=no, removes chains an earlier run left. */
+int manager_snoop_start(struct manager *m) {
+        int r;
+
+        if (!m->config->snoop) {
+                snoop_remove(m, "remove the DNS snooping chains");
+                return 0;
+        }
+        r = snoop_listen(m, m->config, &m->snoop);
+        if (r < 0)
+                return r;
+        r = snoop_install(m);
+        if (r < 0)
+                m->snoop = snoop_free(m->snoop);
+        return r;
+}
+
+static bool snoop_servers_equal(const struct config *a, const struct config *b) {
+        if (a->n_snoop_servers != b->n_snoop_servers)
+                return false;
+        for (size_t i = 0; i < a->n_snoop_servers; i++)
+                if (addr_compare(&a->snoop_servers[i], &b->snoop_servers[i]) != 0)
+                        return false;
+        return true;
+}
+
+bool manager_snoop_config_equal(const struct config *a, const struct config *b) {
+        return a->snoop == b->snoop && a->snoop_queue == b->snoop_queue && a->snoop_hold_max == b->snoop_hold_max &&
+               snoop_servers_equal(a, b);
+}
+
+int manager_snoop_prepare(struct manager *m, const struct config *c, struct snoop **ret_listener) {
+        *ret_listener = NULL;
+        if (!c->snoop || (m->snoop && c->snoop_queue == m->config->snoop_queue))
+                return 0;
+        return snoop_listen(m, c, ret_listener);
+}
+
+void manager_snoop_switch(struct manager *m, const struct config *old, struct snoop *listener) {
+        const struct config *c = m->config;
+
+        if (!c->snoop) {
+                m->snoop = snoop_free(m->snoop);
+                if (old->snoop) {
+                        snoop_remove(m, "remove the DNS snooping chains");
+                        log_info("Stopped snooping DNS replies (snoop=no): domains= are not enforced.");
+                }
+                return;
+        }
+        if (listener) {
+                /* The rules move to the new queue, whose listener is there already; the old one
+                 * then gives what it still holds its verdict. */
+                struct snoop *previous = m->snoop;
+
+                m->snoop = listener;
+                if (snoop_install(m) < 0)
+                        m->snoop = snoop_free(m->snoop);
+                snoop_free(previous);
+                return;
+        }
+        /* The same queue: a new hold bound takes a new listener (a moment without one: with
+         * bypass, replies pass unread); other servers take new rules. */
+        if (c->snoop_hold_max != old->snoop_hold_max) {
+                m->snoop = snoop_free(m->snoop);
+                if (snoop_listen(m, c, &m->snoop) < 0)
+                        return;
+        }
+        if (!snoop_servers_equal(c, old) && snoop_install(m) < 0)
+                m->snoop = snoop_free(m->snoop);
 }

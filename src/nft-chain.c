@@ -10,8 +10,7 @@
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 
-/* NEWCHAIN (create if missing), DELCHAIN, or a flush (DELRULE naming only the chain). */
-int nft_batch_chain(struct nft_batch *b, enum nft_op op) {
+static int batch_chain(struct nft_batch *b, enum nft_op op, bool base, uint32_t hook, int32_t priority) {
         struct nlmsghdr *nlh = NULL;
 
         if (op == NFT_OP_FLUSH_CHAIN) {
@@ -34,6 +33,12 @@ int nft_batch_chain(struct nft_batch *b, enum nft_op op) {
                 nftnl_chain_set_u32(c, NFTNL_CHAIN_FAMILY, (uint32_t) b->family);
                 nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, b->table);
                 nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, b->chain);
+                if (base) {
+                        nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, hook);
+                        nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, priority);
+                        nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, "filter");
+                        nftnl_chain_set_u32(c, NFTNL_CHAIN_POLICY, NF_ACCEPT);
+                }
                 nlh = nft_batch_begin_msg(b, op == NFT_OP_NEW_CHAIN ? NFT_MSG_NEWCHAIN : NFT_MSG_DELCHAIN,
                                       op == NFT_OP_NEW_CHAIN ? NLM_F_CREATE : 0, op, NULL);
                 if (nlh) {
@@ -45,24 +50,47 @@ int nft_batch_chain(struct nft_batch *b, enum nft_op op) {
         return nlh ? 0 : -ENOMEM;
 }
 
-static int rule_add(struct nftnl_rule *r, struct nftnl_expr *e) {
+/* NEWCHAIN (create if missing), DELCHAIN, or a flush (DELRULE naming only the chain). */
+int nft_batch_chain(struct nft_batch *b, enum nft_op op) {
+        return batch_chain(b, op, false, 0, 0);
+}
+
+int nft_batch_base_chain(struct nft_batch *b, uint32_t hook, int32_t priority) {
+        return batch_chain(b, NFT_OP_NEW_CHAIN, true, hook, priority);
+}
+
+int nft_batch_add_rule(struct nft_batch *b, struct nftnl_rule *rule, const char *name) {
+        struct nlmsghdr *nlh = nft_batch_begin_msg(b, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, NFT_OP_NEW_RULE, name);
+
+        if (!nlh)
+                return -ENOMEM;
+        nftnl_rule_nlmsg_build_payload(nlh, rule);
+        nft_batch_end_msg(b, nlh);
+        return 0;
+}
+
+int nft_rule_add(struct nftnl_rule *r, struct nftnl_expr *e) {
         if (!e)
                 return -ENOMEM;
         nftnl_rule_add_expr(r, e);
         return 0;
 }
 
-static struct nftnl_expr *expr_meta(uint32_t key) {
-        struct nftnl_expr *e = nftnl_expr_alloc("meta");
+struct nftnl_expr *nft_expr_two(const char *kind, uint16_t attr1, uint32_t value1, uint16_t attr2, uint32_t value2) {
+        struct nftnl_expr *e = nftnl_expr_alloc(kind);
 
         if (e) {
-                nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
-                nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, NFT_REG_1);
+                nftnl_expr_set_u32(e, attr1, value1);
+                nftnl_expr_set_u32(e, attr2, value2);
         }
         return e;
 }
 
-static struct nftnl_expr *expr_cmp(uint32_t op, const void *data, uint32_t len) {
+struct nftnl_expr *nft_expr_meta(uint32_t key) {
+        return nft_expr_two("meta", NFTNL_EXPR_META_KEY, key, NFTNL_EXPR_META_DREG, NFT_REG_1);
+}
+
+struct nftnl_expr *nft_expr_cmp(uint32_t op, const void *data, uint32_t len) {
         struct nftnl_expr *e = nftnl_expr_alloc("cmp");
 
         if (e) {
@@ -73,7 +101,7 @@ static struct nftnl_expr *expr_cmp(uint32_t op, const void *data, uint32_t len) 
         return e;
 }
 
-static struct nftnl_expr *expr_payload(uint32_t base, uint32_t offset, uint32_t len) {
+struct nftnl_expr *nft_expr_payload(uint32_t base, uint32_t offset, uint32_t len) {
         struct nftnl_expr *e = nftnl_expr_alloc("payload");
 
         if (e) {
@@ -108,13 +136,7 @@ static struct nftnl_expr *expr_counter(void) {
 }
 
 static struct nftnl_expr *expr_accept(void) {
-        struct nftnl_expr *e = nftnl_expr_alloc("immediate");
-
-        if (e) {
-                nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
-                nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, NF_ACCEPT);
-        }
-        return e;
+        return nft_expr_two("immediate", NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT, NFTNL_EXPR_IMM_VERDICT, NF_ACCEPT);
 }
 
 /* An anonymous constant set of ports for `tcp dport { 80, 1970-1980 }`, with its elements;
@@ -159,7 +181,6 @@ int nft_batch_rule(struct nft_batch *b, const struct nft_group *g, int af, uint8
         struct nftnl_udata_buf *ud = NULL;
         char set[NFT_SET_NAME_MAX + 1];
         struct nftnl_rule *rule = NULL;
-        struct nlmsghdr *nlh;
         uint32_t set_id = 0;
         size_t n_ports;
         int r = -ENOMEM;
@@ -190,42 +211,37 @@ int nft_batch_rule(struct nft_batch *b, const struct nft_group *g, int af, uint8
 
         if (b->family == NFPROTO_INET) {
                 uint8_t nfproto = af == AF_INET ? NFPROTO_IPV4 : NFPROTO_IPV6;
-                if (rule_add(rule, expr_meta(NFT_META_NFPROTO)) < 0 ||
-                    rule_add(rule, expr_cmp(NFT_CMP_EQ, &nfproto, sizeof(nfproto))) < 0)
+                if (nft_rule_add(rule, nft_expr_meta(NFT_META_NFPROTO)) < 0 ||
+                    nft_rule_add(rule, nft_expr_cmp(NFT_CMP_EQ, &nfproto, sizeof(nfproto))) < 0)
                         goto finish;
         }
-        if (rule_add(rule, af == AF_INET ? expr_payload(NFT_PAYLOAD_NETWORK_HEADER, 16, 4) :
-                                           expr_payload(NFT_PAYLOAD_NETWORK_HEADER, 24, 16)) < 0 ||
-            rule_add(rule, expr_lookup(set, 0)) < 0 ||
-            rule_add(rule, expr_meta(NFT_META_L4PROTO)) < 0 ||
-            rule_add(rule, expr_cmp(NFT_CMP_EQ, &proto, sizeof(proto))) < 0 ||
-            rule_add(rule, expr_payload(NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2)) < 0)
+        if (nft_rule_add(rule, af == AF_INET ? nft_expr_payload(NFT_PAYLOAD_NETWORK_HEADER, 16, 4) :
+                                           nft_expr_payload(NFT_PAYLOAD_NETWORK_HEADER, 24, 16)) < 0 ||
+            nft_rule_add(rule, expr_lookup(set, 0)) < 0 ||
+            nft_rule_add(rule, nft_expr_meta(NFT_META_L4PROTO)) < 0 ||
+            nft_rule_add(rule, nft_expr_cmp(NFT_CMP_EQ, &proto, sizeof(proto))) < 0 ||
+            nft_rule_add(rule, nft_expr_payload(NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2)) < 0)
                 goto finish;
         if (set_id) {
-                if (rule_add(rule, expr_lookup("__set%d", set_id)) < 0)
+                if (nft_rule_add(rule, expr_lookup("__set%d", set_id)) < 0)
                         goto finish;
         } else if (ports[0].first == ports[0].last) {
                 uint16_t port = htons(ports[0].first);
-                if (rule_add(rule, expr_cmp(NFT_CMP_EQ, &port, sizeof(port))) < 0)
+                if (nft_rule_add(rule, nft_expr_cmp(NFT_CMP_EQ, &port, sizeof(port))) < 0)
                         goto finish;
         } else {
                 uint16_t first = htons(ports[0].first), last = htons(ports[0].last);
-                if (rule_add(rule, expr_cmp(NFT_CMP_GTE, &first, sizeof(first))) < 0 ||
-                    rule_add(rule, expr_cmp(NFT_CMP_LTE, &last, sizeof(last))) < 0)
+                if (nft_rule_add(rule, nft_expr_cmp(NFT_CMP_GTE, &first, sizeof(first))) < 0 ||
+                    nft_rule_add(rule, nft_expr_cmp(NFT_CMP_LTE, &last, sizeof(last))) < 0)
                         goto finish;
         }
-        if (rule_add(rule, expr_counter()) < 0 || rule_add(rule, expr_accept()) < 0)
+        if (nft_rule_add(rule, expr_counter()) < 0 || nft_rule_add(rule, expr_accept()) < 0)
                 goto finish;
         if (!nftnl_udata_put_strz(ud, NFTNL_UDATA_RULE_COMMENT, g->name))
                 goto finish;
         nftnl_rule_set_data(rule, NFTNL_RULE_USERDATA, nftnl_udata_buf_data(ud), (uint32_t) nftnl_udata_buf_len(ud));
 
-        nlh = nft_batch_begin_msg(b, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, NFT_OP_NEW_RULE, g->name);
-        if (!nlh)
-                goto finish;
-        nftnl_rule_nlmsg_build_payload(nlh, rule);
-        nft_batch_end_msg(b, nlh);
-        r = 0;
+        r = nft_batch_add_rule(b, rule, g->name);
 finish:
         if (ud)
                 nftnl_udata_buf_free(ud);

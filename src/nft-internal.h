@@ -5,7 +5,8 @@
  *   nft.c (apply, remove: decides)  -> nft-set.c, nft-chain.c (messages), nft-probe.c (GETs)
  *                                   -> nft-monitor.c (told what to watch; reports back only
  *                                      through its callback)
- *   nft-set.c, nft-chain.c, nft-probe.c -> nft-batch.c (the socket, batches, replies)
+ *   nft-queue.c (the snooping chains, on a handle of their own) -> nft-chain.c (messages)
+ *   nft-set.c, nft-chain.c, nft-probe.c, nft-queue.c -> nft-batch.c (the socket, batches, replies)
  *   everything                      -> nft-util.c (pure helpers), also used by nft-script.c */
 
 #include <endian.h>
@@ -13,7 +14,11 @@
 #include <libmnl/libmnl.h>
 
 #include "nft-monitor.h"
+#include "nft-queue.h"
 #include "nft.h"
+
+struct nftnl_expr;
+struct nftnl_rule;
 
 #define NFT_SET_NAME_MAX (GROUP_NAME_MAX + 4) /* NAME_v4 */
 /* nft(8) refuses longer comments ("comment too long, 128 characters maximum allowed"); the
@@ -371,6 +376,25 @@ int nft_batch_set_content(struct nft_batch *b, struct nft_set_content *c);
 int nft_batch_chain(struct nft_batch *b, enum nft_op op);
 /* The rule of group g for one family and protocol (nothing when it allows no port of it). */
 int nft_batch_rule(struct nft_batch *b, const struct nft_group *g, int af, uint8_t proto);
+/* NEWCHAIN of a base chain (create if missing): type filter, hook, priority, policy accept. */
+int nft_batch_base_chain(struct nft_batch *b, uint32_t hook, int32_t priority);
+/* Expressions as nft generates them, loading into or comparing register 1 (NULL when out of
+ * memory); nft_rule_add() takes e (-ENOMEM for NULL). */
+struct nftnl_expr *nft_expr_meta(uint32_t key);
+/* An expression of kind with two u32 attributes (meta/ct load, immediate verdict). */
+struct nftnl_expr *nft_expr_two(const char *kind, uint16_t attr1, uint32_t value1, uint16_t attr2, uint32_t value2);
+struct nftnl_expr *nft_expr_cmp(uint32_t op, const void *data, uint32_t len);
+struct nftnl_expr *nft_expr_payload(uint32_t base, uint32_t offset, uint32_t len);
+int nft_rule_add(struct nftnl_rule *r, struct nftnl_expr *e);
+/* NEWRULE (appended) for rule; name: what errors name it by (the group). */
+int nft_batch_add_rule(struct nft_batch *b, struct nftnl_rule *rule, const char *name);
+
+/* ---- nft-queue.c ---- */
+
+/* The messages of one snooping chain: NEWTABLE, its base chain on hook (b->chain), a flush, and
+ * its rules (one per server, or one for any), the queue given as kind. */
+int nft_queue_batch_chain(struct nft_batch *b, const struct nft_queue_spec *spec, enum nft_queue_kind kind,
+                          uint32_t hook);
 
 /* ---- nft-probe.c ---- */
 

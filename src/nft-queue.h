@@ -31,8 +31,14 @@ struct nft_queue_spec {
  * direction reply [ip saddr SERVER] queue num N bypass`, forward and output hooks, priority
  * filter + 10 (after the operator's filter chains at priority filter). Tries the queue
  * expression first, the xtables target when the kernel does not know it; *ret_kind says which
- * went in. Returns 0 or a negative errno with err filled (the kernel is unchanged then). */
+ * went in. Returns 0 or a negative errno with err filled: the chain named there is unchanged
+ * (a failure of the second, snoop_output, leaves the first installed: with bypass, harmless). */
 int nft_queue_install(const struct nft_queue_spec *spec, enum nft_queue_kind *ret_kind, struct nft_error *err);
+
+/* The same with one form only, no fallback (what nft_queue_install() tries first, and tests).
+ * A kernel without it refuses the first chain's transaction: -ENOENT, err naming the chain
+ * and the module it lacks (nft_queue, or xt_NFQUEUE). */
+int nft_queue_install_kind(const struct nft_queue_spec *spec, enum nft_queue_kind kind, struct nft_error *err);
 
 /* Deletes both chains (each missing one is fine). Returns 0 or a negative errno with err filled. */
 int nft_queue_remove(int family, const char *table, struct nft_error *err);

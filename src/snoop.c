@@ -511,6 +511,10 @@ int snoop_new(sd_event *e, uint16_t queue, usec_t hold_max, const struct snoop_c
         (void) setsockopt(mnl_socket_get_fd(s->nl), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 
         r = config_queue(s);
+        /* The kernel refuses a queue bound by another socket with EPERM, as it refuses a
+         * process without CAP_NET_ADMIN: tell them apart. */
+        if (r == -EPERM && snoop_queue_bound(queue) > 0)
+                r = -EBUSY;
         if (r < 0)
                 goto fail;
         r = sd_event_add_io(e, &s->io, mnl_socket_get_fd(s->nl), EPOLLIN, on_io, s);
@@ -585,4 +589,23 @@ struct snoop *snoop_free(struct snoop *s) {
         free(s->watchdog_buf);
         free(s);
         return NULL;
+}
+
+int snoop_queue_bound(uint16_t queue) {
+        _cleanup_fclose_ FILE *f = fopen("/proc/net/netfilter/nfnetlink_queue", "re");
+        char line[256];
+
+        if (!f)
+                return -errno;
+        /* One line per bound queue: "%5u %6u %5u ...", the queue number first. */
+        while (fgets(line, sizeof(line), f)) {
+                unsigned long q;
+                char *end;
+
+                errno = 0;
+                q = strtoul(line, &end, 10);
+                if (errno == 0 && end != line && q == queue)
+                        return 1;
+        }
+        return 0;
 }

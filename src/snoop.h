@@ -55,6 +55,11 @@ struct snoop_stats {
 int snoop_new(sd_event *e, uint16_t queue, usec_t hold_max, const struct snoop_callbacks *cb, void *userdata,
               struct snoop **ret);
 
+/* Whether some socket is bound to NFQUEUE queue in this network namespace (as
+ * /proc/net/netfilter/nfnetlink_queue lists it): 1 or 0, or a negative errno when that cannot be
+ * read. */
+int snoop_queue_bound(uint16_t queue);
+
 /* Gives every reply still waiting in the socket its verdict (accept), then unbinds and closes
  * the queue: a queue closed with replies in it would drop them. */
 struct snoop *snoop_free(struct snoop *s);

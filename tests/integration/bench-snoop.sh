@@ -1,19 +1,25 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
-# Benchmark (figures, not pass/fail) of the latency snooping adds to DNS replies, through the
-# gateway topology of snoop-lib.sh. A client behind the gateway sends queries one after another
-# for BENCH_SECONDS (10) each round, every query a new name (dnsmasq synthesises them):
+# Benchmark (figures, not pass/fail) of the latency snooping adds to DNS replies and of the rate
+# the daemon sustains, through the gateway topology of snoop-lib.sh. A client behind the
+# gateway asks for BENCH_SECONDS (10) each round, every query a new name (dnsmasq synthesises
+# them):
 #   baseline        no snooping chains at all
 #   non-matching    snooping on, names outside every domain (accepted at once)
 #   matching        snooping on, names below a domain, each a new address (one transaction per
 #                   reply: a sequential client never lets two coalesce)
-#   parallel        snooping on, 4 clients at once, non-matching: replies per second in all
-# and prints p50/p99 of each and the added latency against the baseline.
+# first one query at a time (latency), then with BENCH_INFLIGHT (16) queries outstanding at all
+# times (pipelined: one client is then no longer the limit, dnsmasq is). For the snooping rounds
+# the daemon's CPU time (utime + stime of /proc/PID/stat) and the packets the kernel queued
+# (nfnetlink_queue's id_sequence) give its sustained rate on one core: replies per CPU-second.
+# Prints p50/p99 of each, the added latency against the baseline, and the rates side by side.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/snoop-lib.sh"
 require_root_netns "$@"
 
 SECONDS_EACH=${BENCH_SECONDS:-10}
+INFLIGHT=${BENCH_INFLIGHT:-16}
+TICKS=$(getconf CLK_TCK)
 
 : >"$TEST_DIR/outside.hosts"
 OUTSIDE_DNS_ARGS=(--synth-domain=bulk.senso.cloud,198.18.0.0/16 --synth-domain=other.test,198.19.0.0/16)
@@ -23,35 +29,51 @@ snoop_config "max_snooped = 65536" "[bulk]
 domains = bulk.senso.cloud
 allow = tcp/443"
 
-run() { # NAME PATTERN
-        local out
-        out=$(in_client "$SNOOP_CLIENT" --bench 192.0.2.53 "$2" "$SECONDS_EACH")
-        printf '%-14s %s\n' "$1" "$out" >&2
-        echo "$out"
-}
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 field() { awk -v k="$1" '{ for (i = 1; i < NF; i++) if ($i == k) print $(i + 1) }' <<<"$2"; }
+declare -A OUT DAEMON_CPU QUEUED
+run() { # NAME MODE PATTERN: MODE bench (one at a time) or flood (INFLIGHT outstanding)
+        local c0=0 q0=0 out
+        if [[ -n "$DAEMON_PID" ]]; then c0=$(cpu_ticks "$DAEMON_PID"); q0=$(queued_count 0); fi
+        if [[ $2 == bench ]]; then
+                out=$(in_client "$SNOOP_CLIENT" --bench 192.0.2.53 "$3" "$SECONDS_EACH")
+        else
+                out=$(in_client "$SNOOP_CLIENT" --flood 192.0.2.53 "$3" "$SECONDS_EACH" "$INFLIGHT")
+        fi
+        if [[ -n "$DAEMON_PID" ]]; then
+                DAEMON_CPU[$1]=$(( $(cpu_ticks "$DAEMON_PID") - c0 ))
+                QUEUED[$1]=$(( $(queued_count 0) - q0 ))
+        fi
+        OUT[$1]=$out
+        printf '%-16s %s\n' "$1" "$out" >&2
+}
 
-echo "DNS reply latency through the gateway, ${SECONDS_EACH}s per round, one query at a time:" >&2
-base=$(run baseline '198-19-{}.other.test')
+echo "DNS replies through the gateway, ${SECONDS_EACH}s per round:" >&2
+run baseline bench '198-19-{}.other.test'
+run "baseline/$INFLIGHT" flood '198-19-{}.other.test'
 daemon_start
-nonmatch=$(run non-matching '198-19-{}.other.test')
-match=$(run matching '198-18-{}.bulk.senso.cloud')
-pids=()
-for i in 1 2 3 4; do
-        nsenter -t "$CLIENT" -n -- "$SNOOP_CLIENT" --bench 192.0.2.53 "198-19-{}.p$i.other.test" "$SECONDS_EACH" \
-                >"$TEST_DIR/par$i" &
-        pids+=($!)
-done
-wait "${pids[@]}"
-total=$(cat "$TEST_DIR"/par* | awk '{ for (i = 1; i < NF; i++) if ($i == "per_s") s += $(i + 1) } END { print s }')
-printf '%-14s 4 clients, non-matching: %s replies/s in all\n' parallel "$total" >&2
+run non-matching bench '198-19-{}.other.test'
+run matching bench '198-18-{}.bulk.senso.cloud'
+run "non-matching/$INFLIGHT" flood '198-19-{}.other.test'
+run "matching/$INFLIGHT" flood '198-18-{}.bulk.senso.cloud'
 daemon_stop
 
-printf '\n%-14s %10s %10s %14s %14s\n' "" p50_us p99_us added_p50_us added_p99_us
-for r in baseline:"$base" non-matching:"$nonmatch" matching:"$match"; do
-        name=${r%%:*} out=${r#*:}
-        printf '%-14s %10s %10s %14s %14s\n' "$name" "$(field p50_us "$out")" "$(field p99_us "$out")" \
-                $(( $(field p50_us "$out") - $(field p50_us "$base") )) $(( $(field p99_us "$out") - $(field p99_us "$base") ))
+printf '\n%-16s %9s %9s %10s %10s %9s %9s %10s %12s\n' "" p50_us p99_us added_p50 added_p99 replies/s queued \
+        daemon_cpu per_cpu_s
+for name in baseline non-matching matching "baseline/$INFLIGHT" "non-matching/$INFLIGHT" "matching/$INFLIGHT"; do
+        out=${OUT[$name]} base=${OUT[baseline]}
+        [[ $name == */* ]] && base=${OUT[baseline/$INFLIGHT]}
+        cpu=- per=- queued=-
+        if [[ -n "${DAEMON_CPU[$name]:-}" ]]; then
+                queued=${QUEUED[$name]}
+                cpu=$(awk -v t="${DAEMON_CPU[$name]}" -v hz="$TICKS" -v s="$SECONDS_EACH" 'BEGIN { printf "%.0f%%", 100 * t / hz / s }')
+                per=$(awk -v t="${DAEMON_CPU[$name]}" -v hz="$TICKS" -v q="$queued" \
+                        'BEGIN { if (t > 0) printf "%.0f", q / (t / hz); else print "-" }')
+        fi
+        printf '%-16s %9s %9s %10s %10s %9s %9s %10s %12s\n' "$name" "$(field p50_us "$out")" "$(field p99_us "$out")" \
+                $(( $(field p50_us "$out") - $(field p50_us "$base") )) $(( $(field p99_us "$out") - $(field p99_us "$base") )) \
+                "$(field per_s "$out")" "$queued" "$cpu" "$per"
 done
-printf 'replies/s with snooping: sequential %s (non-matching), %s (matching); 4 parallel clients %s\n' \
-        "$(field per_s "$nonmatch")" "$(field per_s "$match")" "$total"
+echo "(/$INFLIGHT: $INFLIGHT queries outstanding; queued: replies the kernel put into the queue; daemon_cpu: the"
+echo " daemon's CPU time as a share of one core over the round; per_cpu_s: queued replies per second of"
+echo " the daemon's CPU time, the rate it sustains on one core)"

@@ -8,6 +8,10 @@
  *                                  after a failure, exit status 1 if any failed
  *   nft-driver force SPEC          apply with force
  *   nft-driver script SPEC         print the --dry-run script
+ *   nft-driver queue FAMILY TABLE QUEUE auto|expression|target [SERVER...]  install the
+ *                                  snooping chains (nft_queue_install(), or one form only);
+ *                                  prints "installed: KIND" or the error
+ *   nft-driver queue-remove FAMILY TABLE  remove them (nft_queue_remove())
  *   nft-driver generation -        print the ruleset generation id (to count transactions)
  *   nft-driver kick-on-generation PID  print "ready", then SIGUSR1 PID as soon as the generation
  *                                  moves (someone else's commit has begun)
@@ -631,6 +635,39 @@ finish:
         return r;
 }
 
+/* queue FAMILY TABLE QUEUE auto|expression|target [SERVER...], queue-remove FAMILY TABLE. */
+static int queue_mode(int argc, char **argv) {
+        struct ip_addr servers[8];
+        struct nft_queue_spec spec = { 0 };
+        enum nft_queue_kind kind = NFT_QUEUE_EXPRESSION;
+        struct nft_error err;
+        int r;
+
+        if (argc < 2)
+                die("usage: nft-driver queue FAMILY TABLE QUEUE auto|expression|target [SERVER...]");
+        spec.family = streq(argv[0], "ip") ? NFPROTO_IPV4 : streq(argv[0], "ip6") ? NFPROTO_IPV6 : NFPROTO_INET;
+        spec.table = argv[1];
+        if (argc == 2)
+                return report(nft_queue_remove(spec.family, spec.table, &err), &err);
+        if (argc < 4 || argc - 4 > (int) ELEMENTSOF(servers))
+                die("usage: nft-driver queue FAMILY TABLE QUEUE auto|expression|target [SERVER...]");
+        spec.queue = (uint16_t) atoi(argv[2]);
+        for (int i = 4; i < argc; i++)
+                if (addr_parse(argv[i], &servers[spec.n_servers++]) < 0)
+                        die("bad server address");
+        spec.servers = servers;
+        if (streq(argv[3], "auto"))
+                r = nft_queue_install(&spec, &kind, &err);
+        else {
+                kind = streq(argv[3], "target") ? NFT_QUEUE_XT_TARGET : NFT_QUEUE_EXPRESSION;
+                r = nft_queue_install_kind(&spec, kind, &err);
+        }
+        r = report(r, &err);
+        if (r >= 0)
+                printf("installed: %s\n", nft_queue_kind_to_string(kind));
+        return r;
+}
+
 int main(int argc, char *argv[]) {
         _cleanup_(nft_freep) struct nft *n = NULL;
         static struct spec s;
@@ -653,6 +690,9 @@ int main(int argc, char *argv[]) {
                 spec_free(&s);
                 return r < 0 ? 1 : 0;
         }
+
+        if (streq(mode, "queue") || streq(mode, "queue-remove"))
+                return queue_mode(argc - 2, argv + 2) < 0 ? 1 : 0;
 
         r = nft_open(&n);
         if (r < 0) {

@@ -12,7 +12,12 @@
  *                                            SECONDS or until COUNT replies; "{}" in NAME
  *                                            becomes H-L of the query's number N (H = N/250,
  *                                            L = N%250+1), a new name each time, and
- *                                            prints "replies N p50_us X p99_us Y per_s Z" */
+ *                                            prints "replies N p50_us X p99_us Y per_s Z"
+ *   snoop-client --flood SERVER NAME SECONDS INFLIGHT
+ *                                            the same with INFLIGHT queries outstanding at
+ *                                            all times (pipelined: the client is not the
+ *                                            limit); prints "replies N lost L p50_us X
+ *                                            p99_us Y per_s Z" */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <poll.h>
@@ -155,12 +160,46 @@ static void bench_name(char *out, size_t size, const char *name, size_t n) {
         snprintf(out, size, "%.*s%zu-%zu%s", (int) (brace - name), name, (n / 250) % 256, n % 250 + 1, brace + 2);
 }
 
+/* Appends one latency, growing the array; on failure frees it. */
+static int record(double **lat, size_t *n, size_t *allocated, double v) {
+        if (*n == *allocated) {
+                double *more = realloc(*lat, 2 * *allocated * sizeof(double));
+                if (!more) {
+                        free(*lat);
+                        return -1;
+                }
+                *lat = more;
+                *allocated *= 2;
+        }
+        (*lat)[(*n)++] = v;
+        return 0;
+}
+
+/* Prints "replies N MISSED M p50_us X p99_us Y per_s Z [max_us W]" and frees lat. */
+static int report(double *lat, size_t n, const char *missed_name, size_t missed, double start, bool max) {
+        double elapsed = (now_us() - start) / 1e6;
+
+        if (n == 0) {
+                printf("replies 0 %s %zu\n", missed_name, missed);
+                free(lat);
+                return 1;
+        }
+        qsort(lat, n, sizeof(double), cmp_double);
+        printf("replies %zu %s %zu p50_us %.0f p99_us %.0f per_s %.0f", n, missed_name, missed, lat[n / 2],
+               lat[(size_t) ((double) n * 0.99)], (double) n / elapsed);
+        if (max)
+                printf(" max_us %.0f", lat[n - 1]);
+        printf("\n");
+        free(lat);
+        return 0;
+}
+
 static int bench(const char *server, const char *pattern, double seconds, size_t count) {
         struct sockaddr_storage ss;
         socklen_t sl;
         int fd = dns_socket(server, &ss, &sl);
         size_t n = 0, allocated = 1 << 16, timeouts = 0;
-        double *lat = malloc(allocated * sizeof(double)), start = now_us(), elapsed;
+        double *lat = malloc(allocated * sizeof(double)), start = now_us();
         uint8_t reply[4096];
 
         if (fd < 0 || !lat)
@@ -176,29 +215,67 @@ static int bench(const char *server, const char *pattern, double seconds, size_t
                         timeouts++;
                         continue;
                 }
-                if (n == allocated) {
-                        double *more = realloc(lat, 2 * allocated * sizeof(double));
-                        if (!more) {
-                                free(lat);
-                                return 1;
-                        }
-                        lat = more;
-                        allocated *= 2;
-                }
-                lat[n++] = now_us() - t0;
+                if (record(&lat, &n, &allocated, now_us() - t0) < 0)
+                        return 1;
         }
-        elapsed = (now_us() - start) / 1e6;
         close(fd);
-        if (n == 0) {
-                printf("replies 0 timeouts %zu\n", timeouts);
-                free(lat);
+        return report(lat, n, "timeouts", timeouts, start, true);
+}
+
+/* Keeps INFLIGHT queries outstanding for SECONDS: each reply sends the next query at once, a
+ * query unanswered for a second counts as lost and is replaced. */
+static int flood(const char *server, const char *pattern, double seconds, unsigned inflight) {
+        struct sockaddr_storage ss;
+        socklen_t sl;
+        int fd = dns_socket(server, &ss, &sl);
+        static double sent_at[65536];
+        size_t n = 0, lost = 0, allocated = 1 << 16, next = 0, outstanding = 0;
+        double *lat = malloc(allocated * sizeof(double)), start = now_us(), last_reply;
+        uint8_t q[512], reply[4096];
+
+        if (fd < 0 || !lat || inflight == 0 || inflight > 4096)
                 return 1;
+        last_reply = start;
+        while (now_us() - start < seconds * 1e6) {
+                struct pollfd p = { .fd = fd, .events = POLLIN };
+                ssize_t k;
+
+                while (outstanding < inflight) {
+                        char name[300];
+                        uint16_t id = (uint16_t) next;
+                        size_t len;
+
+                        bench_name(name, sizeof(name), pattern, next++);
+                        len = build_query(q, id, name, 1);
+                        sent_at[id] = now_us();
+                        if (send(fd, q, len, 0) < 0)
+                                return 1;
+                        outstanding++;
+                }
+                if (poll(&p, 1, 100) <= 0) {
+                        if (now_us() - last_reply > 1e6) { /* all lost: start again */
+                                lost += outstanding;
+                                outstanding = 0;
+                                last_reply = now_us();
+                        }
+                        continue;
+                }
+                while ((k = recv(fd, reply, sizeof(reply), MSG_DONTWAIT)) >= 2) {
+                        uint16_t id = (uint16_t) (reply[0] << 8 | reply[1]);
+                        double t = now_us();
+
+                        if (sent_at[id] == 0)
+                                continue;
+                        if (record(&lat, &n, &allocated, t - sent_at[id]) < 0)
+                                return 1;
+                        sent_at[id] = 0;
+                        last_reply = t;
+                        if (outstanding > 0)
+                                outstanding--;
+                }
         }
-        qsort(lat, n, sizeof(double), cmp_double);
-        printf("replies %zu timeouts %zu p50_us %.0f p99_us %.0f per_s %.0f max_us %.0f\n", n, timeouts, lat[n / 2],
-               lat[(size_t) ((double) n * 0.99)], (double) n / elapsed, lat[n - 1]);
-        free(lat);
-        return 0;
+        close(fd);
+        return report(lat, n, "lost", lost, start, false);
 }
 
 int main(int argc, char **argv) {
@@ -210,6 +287,8 @@ int main(int argc, char **argv) {
         int fd, r;
         ssize_t k;
 
+        if (argc >= 6 && strcmp(argv[1], "--flood") == 0)
+                return flood(argv[2], argv[3], atof(argv[4]), (unsigned) atoi(argv[5]));
         if (argc >= 5 && strcmp(argv[1], "--bench") == 0)
                 return bench(argv[2], argv[3], atof(argv[4]), argc > 5 ? (size_t) atol(argv[5]) : 0);
         if (argc < 4) {
