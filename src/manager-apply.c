@@ -22,11 +22,6 @@
 
 /* ---- desired kernel contents ---- */
 
-struct element_list {
-        struct nft_element *items;
-        size_t n;
-};
-
 /* The index of the first entry whose address family is at least family, in an array of n
  * entries of size bytes sorted by addr_compare (family first), the address offset bytes into
  * each. The entries of one family are from_family(family) to from_family(family + 1). */
@@ -48,39 +43,55 @@ static size_t from_family(const void *base, size_t n, size_t size, size_t offset
 /* The elements of one set: static entries (no timeout) and every unexpired ledger address,
  * sorted, without duplicates and without anything a static entry already covers (an interval
  * set refuses overlaps). Both inputs are sorted already, the static entries also disjoint (see
- * struct group): one merge, with a binary search per ledger address, O(s + l log s). */
-static int group_elements(const struct group_state *g, int family, struct element_list *ret) {
+ * struct group): one merge, with a binary search per ledger address, O(s + l log s). Writes
+ * them to out (room for *ret_max: the static entries and ledger addresses of the family) unless
+ * it is NULL; returns how many there are. */
+static size_t group_elements(const struct group_state *g, int family, struct nft_element *out, size_t *ret_max) {
         const struct group *gc = g->config;
-        struct element_list l = { 0 };
         const struct ledger_entry *e;
-        size_t n, sb, se, lb, le, i, j;
+        size_t n, sb, se, lb, le, i, j, k = 0;
 
         e = ledger_entries(g->ledger, &n);
         sb = from_family(gc->addresses, gc->n_addresses, sizeof(*gc->addresses), 0, family);
         se = from_family(gc->addresses, gc->n_addresses, sizeof(*gc->addresses), 0, family + 1);
         lb = from_family(e, n, sizeof(*e), offsetof(struct ledger_entry, addr), family);
         le = from_family(e, n, sizeof(*e), offsetof(struct ledger_entry, addr), family + 1);
+        if (ret_max)
+                *ret_max = (se - sb) + (le - lb);
 
-        l.items = malloc(MAX((se - sb) + (le - lb), (size_t) 1) * sizeof(*l.items));
-        if (!l.items)
-                return -ENOMEM;
         for (i = sb, j = lb; i < se || j < le;) {
-                if (j < le && group_static_covers(gc, &e[j].addr)) {
+                if (j < le && group_static_covers(gc, &e[j].addr))
                         j++;
-                        continue;
+                else if (j >= le || (i < se && addr_compare(&gc->addresses[i], &e[j].addr) < 0)) {
+                        if (out)
+                                out[k] = (struct nft_element) { .addr = gc->addresses[i], .expiry = USEC_INFINITY };
+                        k++, i++;
+                } else {
+                        /* Provenance in the kernel: `nft list set` names the host that brought
+                         * the address (the ledger's names live as long as the ledger). A static
+                         * entry (also one DNS returns) carries none: it is the operator's. */
+                        if (out)
+                                out[k] = (struct nft_element) { .addr = e[j].addr, .expiry = e[j].expiry,
+                                                                .comment = ledger_host_name(g->ledger, e[j].host) };
+                        k++, j++;
                 }
-                if (j >= le || (i < se && addr_compare(&gc->addresses[i], &e[j].addr) < 0)) {
-                        l.items[l.n++] = (struct nft_element) { .addr = gc->addresses[i++], .expiry = USEC_INFINITY };
-                        continue;
-                }
-                /* Provenance in the kernel: `nft list set` names the host that brought the
-                 * address (the ledger's names live as long as the ledger). A static entry
-                 * (also one DNS returns) carries none: it is the operator's. */
-                l.items[l.n++] = (struct nft_element) { .addr = e[j].addr, .expiry = e[j].expiry,
-                                                        .comment = ledger_host_name(g->ledger, e[j].host) };
-                j++;
         }
-        *ret = l;
+        return k;
+}
+
+/* nft_elements_cb: the apply asks for one set's elements when it comes to that set (and frees
+ * them), so they never exist for every set at once. */
+static int desired_elements(const struct nft_group *ng, int af, struct nft_element **ret, size_t *ret_n) {
+        const struct group_state *g = ng->userdata;
+        struct nft_element *items;
+        size_t max;
+
+        (void) group_elements(g, af, NULL, &max);
+        items = malloc(MAX(max, (size_t) 1) * sizeof(*items));
+        if (!items)
+                return -ENOMEM;
+        *ret_n = group_elements(g, af, items, NULL);
+        *ret = items;
         return 0;
 }
 
@@ -88,19 +99,14 @@ struct desired {
         struct nft_ruleset ruleset;
         struct nft_group *groups;
         char **comments;
-        struct element_list *lists; /* two per group */
         size_t n;
 };
 
 static void desired_done(struct desired *d) {
-        for (size_t i = 0; i < d->n; i++) {
+        for (size_t i = 0; i < d->n; i++)
                 free(d->comments[i]);
-                free(d->lists[2 * i].items);
-                free(d->lists[2 * i + 1].items);
-        }
         free(d->groups);
         free(d->comments);
-        free(d->lists);
         *d = (struct desired) { 0 };
 }
 
@@ -141,8 +147,7 @@ static int manager_desired(struct manager *m, struct desired *ret) {
         d.n = m->n_groups;
         d.groups = calloc(MAX(d.n, (size_t) 1), sizeof(*d.groups));
         d.comments = calloc(MAX(d.n, (size_t) 1), sizeof(*d.comments));
-        d.lists = calloc(MAX(2 * d.n, (size_t) 1), sizeof(*d.lists));
-        if (!d.groups || !d.comments || !d.lists)
+        if (!d.groups || !d.comments)
                 goto oom;
 
         for (size_t i = 0; i < d.n; i++) {
@@ -157,19 +162,17 @@ static int manager_desired(struct manager *m, struct desired *ret) {
                 d.comments[i] = group_comment(g->config);
                 if (!d.comments[i])
                         goto oom;
-                if (group_elements(g, AF_INET, &d.lists[2 * i]) < 0 ||
-                    group_elements(g, AF_INET6, &d.lists[2 * i + 1]) < 0)
-                        goto oom;
 
                 *ng = (struct nft_group) {
                         .name = g->config->name,
                         .comment = d.comments[i],
                         .families = g->config->family,
                         .interval = interval,
-                        .v4 = d.lists[2 * i].items,
-                        .n_v4 = d.lists[2 * i].n,
-                        .v6 = d.lists[2 * i + 1].items,
-                        .n_v6 = d.lists[2 * i + 1].n,
+                        /* Counted now, built by the apply one set at a time. */
+                        .n_v4 = group_elements(g, AF_INET, NULL, NULL),
+                        .n_v6 = group_elements(g, AF_INET6, NULL, NULL),
+                        .elements = desired_elements,
+                        .userdata = g,
                         .allow = g->config->allow,
                         .n_allow = g->config->n_allow,
                 };

@@ -541,8 +541,22 @@ int nft_plan_new(struct nft *n, const struct nft_ruleset *want, usec_t now, bool
                                 w[i].size = count >= NFT_SIZE_HINT_MIN ?
                                         (uint32_t) MIN(count + count / 4, (size_t) UINT32_MAX) : 0;
                 }
-                w[i].fingerprint = set_fingerprint(&w[i], w[i].af == AF_INET ? w[i].g->v4 : w[i].g->v6,
-                                                   w[i].af == AF_INET ? w[i].g->n_v4 : w[i].g->n_v6);
+                {
+                        _cleanup_free_ struct nft_element *owned = NULL;
+                        const struct nft_element *e;
+                        size_t k;
+
+                        r = nft_group_elements(w[i].g, w[i].af, &e, &k, &owned);
+                        if (r < 0) {
+                                if (err) {
+                                        snprintf(err->object, sizeof(err->object), "set %s %s %s",
+                                                 nft_family_to_string(want->family), want->table, w[i].name);
+                                        snprintf(err->hint, sizeof(err->hint), "listing its elements");
+                                }
+                                goto finish;
+                        }
+                        w[i].fingerprint = set_fingerprint(&w[i], e, k);
+                }
                 /* A set we believed filled but that a probe did not find was deleted behind our
                  * back: it needs its content again. */
                 w[i].changed = force || w[i].recreate || !t || t->fingerprint != w[i].fingerprint ||
@@ -578,15 +592,14 @@ int nft_plan_new(struct nft *n, const struct nft_ruleset *want, usec_t now, bool
                 r = nft_batch_set(&pl->b, NFT_OP_NEW_SET, w[i].name, w[i].af, w[i].interval, w[i].g->comment, 0,
                                   w[i].creating ? w[i].size : 0);
         for (size_t i = 0; r >= 0 && i < n_w; i++) {
-                const struct nft_tracked_set *t = tracked_find(n, w[i].name);
+                struct nft_tracked_set *t = tracked_find(n, w[i].name);
+                _cleanup_free_ struct nft_element *owned = NULL;
                 struct nft_set_content c = {
                         .set = w[i].name,
                         .af = w[i].af,
                         .interval = w[i].interval,
                         .in_place = n->update_in_place,
                         .now = now,
-                        .elements = w[i].af == AF_INET ? w[i].g->v4 : w[i].g->v6,
-                        .n_elements = w[i].af == AF_INET ? w[i].g->n_v4 : w[i].g->n_v6,
                         /* A full flush and refill for a set made in this batch, on force (a
                          * foreign change, a restart's first apply) and whenever what the kernel
                          * holds is not known element by element. */
@@ -597,6 +610,9 @@ int nft_plan_new(struct nft *n, const struct nft_ruleset *want, usec_t now, bool
 
                 if (!w[i].changed)
                         continue;
+                r = nft_group_elements(w[i].g, w[i].af, &c.elements, &c.n_elements, &owned);
+                if (r < 0)
+                        break;
                 if (!c.refill) {
                         r = nft_batch_set_content(&pl->b, &c);
                         if (r == -EAGAIN)
@@ -612,6 +628,12 @@ int nft_plan_new(struct nft *n, const struct nft_ruleset *want, usec_t now, bool
                 }
                 w[i].applied = c.applied;
                 w[i].n_applied = c.n_applied;
+                /* Written into the batch, the old content is not looked at again: let it go
+                 * now, so that a round extending every lifetime holds one record of each set,
+                 * not the old and the new of all of them at once. Should the batch not go in,
+                 * the set is refilled next time, as after any failure (nft_forget()). */
+                if (r >= 0 && t)
+                        tracked_forget_content(t);
                 pl->stats.added += c.added;
                 pl->stats.deleted += c.deleted;
                 pl->stats.updated += c.updated;

@@ -4,6 +4,8 @@
  * nftables src/mnl.c); single requests (GET) and the ruleset generation. */
 #include <limits.h>
 #include <poll.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
 #include <libnftnl/table.h>
 
 #include "nft-internal.h"
@@ -11,8 +13,6 @@
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
 
-/* Every message but an element list is far below this; element lists are cut to fit. */
-#define NFT_MSG_ROOM (8U * 1024U)
 /* Replies are queued while the kernel processes the batch inside our sendmsg(); this bounds the
  * wait for any that are not there yet. */
 #define NFT_ACK_TIMEOUT_MSEC 5000
@@ -52,12 +52,64 @@ static const char *nft_op_to_string(enum nft_op op) {
         return "?";
 }
 
+static void batch_free_pages(struct nft_batch *b) {
+        for (size_t i = 0; i < b->n_pages; i++)
+                (void) munmap(b->pages[i].iov_base, NFT_BATCH_PAGE);
+        free(b->pages);
+        b->pages = NULL;
+        b->n_pages = b->allocated_pages = 0;
+}
+
 /* Frees what the batch holds and leaves it empty, so that a second call (a cleanup path
  * after an early one) is harmless. */
 void nft_batch_done(struct nft_batch *b) {
+        batch_free_pages(b);
+        b->size = 0;
         free(b->msgs);
         b->msgs = NULL;
         b->n_msgs = b->allocated_msgs = 0;
+}
+
+/* A page of its own mapping rather than from malloc(): returned to the system when the batch
+ * is done, it neither stays resident nor splits the heap. */
+static int batch_add_page(struct nft_batch *b) {
+        void *p;
+        int r;
+
+        if (b->n_pages >= NFT_BATCH_PAGES_MAX)
+                return -EMSGSIZE;
+        r = grow_array((void **) &b->pages, &b->allocated_pages, b->n_pages + 1, sizeof(*b->pages));
+        if (r < 0)
+                return r;
+        p = mmap(NULL, NFT_BATCH_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED)
+                return -errno;
+        /* Written a few kilobytes at a time, the batch should cost what it holds, not a huge
+         * page (the pages of successive batches may share one aligned 2 MiB range). */
+        (void) madvise(p, NFT_BATCH_PAGE, MADV_NOHUGEPAGE);
+        b->pages[b->n_pages++] = (struct iovec) { .iov_base = p, .iov_len = 0 };
+        return 0;
+}
+
+void nft_batch_rewind(struct nft_batch *b, size_t size, size_t n_msgs) {
+        while (b->size > size) {
+                struct iovec *last = &b->pages[b->n_pages - 1];
+                size_t drop = MIN(last->iov_len, b->size - size);
+
+                last->iov_len -= drop;
+                b->size -= drop;
+                if (last->iov_len == 0) {
+                        (void) munmap(last->iov_base, NFT_BATCH_PAGE);
+                        b->n_pages--;
+                }
+        }
+        b->n_msgs = MIN(b->n_msgs, n_msgs);
+}
+
+bool nft_batch_msg_fits(const struct nft_batch *b, const struct nlmsghdr *nlh, size_t more) {
+        const char *page = b->pages[b->n_pages - 1].iov_base;
+
+        return (size_t) ((const char *) nlh - page) + nlh->nlmsg_len + more <= NFT_BATCH_PAGE;
 }
 
 void nft_error_set(struct nft_error *err, const struct nft_batch *b, const struct nft_msg *m, int error,
@@ -124,20 +176,16 @@ void nft_error_set(struct nft_error *err, const struct nft_batch *b, const struc
                          detail ? detail : "");
 }
 
-/* Makes room for one more message of at most NFT_MSG_ROOM + an element list, and records what it is
- * about; returns where its header goes. */
+/* Makes room for one more message of at least NFT_MSG_ROOM bytes in the last page (or a new
+ * one), and records what it is about; returns where its header goes. */
 static char *batch_reserve(struct nft_batch *b, enum nft_op op, const char *name) {
-        struct nft *n = b->n;
-        size_t need = b->size + NFT_MSG_ROOM + UINT16_MAX;
+        struct iovec *page;
         int r;
 
-        if (need > n->batch_allocated) {
-                size_t a = MAX(need, n->batch_allocated * 2);
-                char *p = realloc(n->batch, a);
-                if (!p)
+        if (b->n_pages == 0 || b->pages[b->n_pages - 1].iov_len + NFT_MSG_ROOM > NFT_BATCH_PAGE) {
+                r = batch_add_page(b);
+                if (r < 0)
                         return NULL;
-                n->batch = p;
-                n->batch_allocated = a;
         }
         r = grow_array((void **) &b->msgs, &b->allocated_msgs, b->n_msgs + 1, sizeof(*b->msgs));
         if (r < 0)
@@ -145,7 +193,8 @@ static char *batch_reserve(struct nft_batch *b, enum nft_op op, const char *name
         b->msgs[b->n_msgs] = (struct nft_msg) { .op = op };
         snprintf(b->msgs[b->n_msgs].name, sizeof(b->msgs[b->n_msgs].name), "%s", name ? name : "");
         b->n_msgs++;
-        return n->batch + b->size;
+        page = &b->pages[b->n_pages - 1];
+        return (char *) page->iov_base + page->iov_len;
 }
 
 static uint32_t batch_seq(const struct nft_batch *b) {
@@ -162,6 +211,7 @@ struct nlmsghdr *nft_batch_begin_msg(struct nft_batch *b, uint16_t type, uint16_
 }
 
 void nft_batch_end_msg(struct nft_batch *b, struct nlmsghdr *nlh) {
+        b->pages[b->n_pages - 1].iov_len += NLMSG_ALIGN(nlh->nlmsg_len);
         b->size += NLMSG_ALIGN(nlh->nlmsg_len);
 }
 
@@ -253,11 +303,13 @@ static const char *ack_message(const struct nlmsghdr *nlh) {
  * timeout, or after a refused batch whose first reply said it all) would otherwise be read as
  * the answers to the next one, and that one's answers as the next one's, for ever: drop them.
  * Sequence numbers are never reused, so one arriving later still is skipped by its number. */
-static void nft_drain(struct nft *n, char *buf) {
+static void nft_drain(struct nft *n) {
         int fd = mnl_socket_get_fd(n->nl);
+        char c;
 
+        /* MSG_TRUNC: each datagram goes whole without a buffer to hold it. */
         for (unsigned i = 0; i < NFT_DRAIN_MAX; i++)
-                if (recv(fd, buf, NFT_RECV_BUFFER, MSG_DONTWAIT) < 0 && errno != EINTR && errno != ENOBUFS)
+                if (recv(fd, &c, sizeof(c), MSG_DONTWAIT | MSG_TRUNC) < 0 && errno != EINTR && errno != ENOBUFS)
                         return;
 }
 
@@ -287,7 +339,6 @@ static ssize_t nft_recv(struct nft *n, char *buf) {
 
 int nft_batch_prepare_send(struct nft_batch *b, struct nft_error *err) {
         struct nft *n = b->n;
-        _cleanup_free_ char *buf = NULL;
         int r;
 
         r = socket_buffer(n, SO_SNDBUF, SO_SNDBUFFORCE, &n->sndbuf, b->size + 64 * 1024);
@@ -297,26 +348,30 @@ int nft_batch_prepare_send(struct nft_batch *b, struct nft_error *err) {
                 nft_error_set(err, b, &b->msgs[0], r, "cannot size the socket buffers");
                 return r;
         }
-        buf = malloc(NFT_RECV_BUFFER);
-        if (!buf)
-                return -ENOMEM;
-        nft_drain(n, buf);
+        nft_drain(n);
         return 0;
 }
 
 int nft_batch_transmit(struct nft_batch *b) {
         struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
-        struct iovec iov = { .iov_base = b->n->batch, .iov_len = b->size };
-        struct msghdr msg = { .msg_name = &kernel, .msg_namelen = sizeof(kernel), .msg_iov = &iov, .msg_iovlen = 1 };
+        struct msghdr m = {
+                .msg_name = &kernel,
+                .msg_namelen = sizeof(kernel),
+                .msg_iov = b->pages,
+                .msg_iovlen = b->n_pages,
+        };
+        int r;
 
-        /* The kernel processes the whole batch inside this call, waiting for the nftables commit
-         * lock if another process holds it; the replies are queued before it returns. sendmsg()
-         * (as nft does) where every other message of the daemon's netlink sockets goes with
-         * sendto(): a test can then slow down exactly the transactions (strace -P on the
-         * socket with inject=sendmsg:delay_enter, tests/integration/snoop-slow-send.sh). */
-        if (sendmsg(mnl_socket_get_fd(b->n->nl), &msg, 0) < 0)
-                return -errno;
-        return 0;
+        /* The kernel gathers the pages into one message and processes the whole batch inside
+         * this call, waiting for the nftables commit lock if another process holds it; the
+         * replies are queued before it returns. sendmsg() (as nft does) where every other message
+         * of the daemon's netlink sockets goes with sendto(): a test can then slow down exactly
+         * the transactions (strace inject=sendmsg:delay_enter, tests/integration/snoop-slow-send.sh). */
+        r = sendmsg(mnl_socket_get_fd(b->n->nl), &m, 0) < 0 ? -errno : 0;
+        /* Copied by the kernel (or refused): nothing reads the pages again, and whoever reads
+         * the replies next needs a buffer of its own. b->size stays for the statistics. */
+        batch_free_pages(b);
+        return r;
 }
 
 void nft_acks_init(const struct nft_batch *b, struct nft_acks *a) {
@@ -384,14 +439,14 @@ int nft_batch_send(struct nft_batch *b, struct nft_error *err) {
         r = nft_batch_prepare_send(b, err);
         if (r < 0)
                 return r;
-        buf = malloc(NFT_RECV_BUFFER);
-        if (!buf)
-                return -ENOMEM;
         r = nft_batch_transmit(b);
         if (r < 0) {
                 nft_error_set(err, b, &b->msgs[0], r, "sending the batch");
                 return r;
         }
+        buf = malloc(NFT_RECV_BUFFER);
+        if (!buf)
+                return -ENOMEM;
         nft_acks_init(b, &a);
         for (;;) {
                 ssize_t k = nft_recv(b->n, buf);
@@ -420,7 +475,7 @@ int nft_request(struct nft *n, struct nlmsghdr *nlh, mnl_cb_t cb, void *data) {
 
         if (!buf)
                 return -ENOMEM;
-        nft_drain(n, buf);
+        nft_drain(n);
         if (mnl_socket_sendto(n->nl, nlh, nlh->nlmsg_len) < 0)
                 return -errno;
         for (;;) {

@@ -10,6 +10,7 @@
  *   everything                      -> nft-util.c (pure helpers), also used by nft-script.c */
 
 #include <endian.h>
+#include <sys/uio.h>
 #include <libmnl/libmnl.h>
 
 #include "nft-monitor.h"
@@ -74,8 +75,6 @@ struct nft {
         uint32_t portid;
         uint32_t seq;
 
-        char *batch;            /* reused across applies */
-        size_t batch_allocated;
         int sndbuf, rcvbuf;     /* what we set, so it is only raised */
 
         /* What the last successful apply left in the kernel. */
@@ -130,6 +129,11 @@ static inline int nft_key_compare(const uint8_t *a, const uint8_t *b, size_t len
 
 /* "inet", "ip", "ip6". */
 const char *nft_family_to_string(int family);
+
+/* The elements of g's set of family af: its array, or built by its callback (then also in
+ * *ret_owned, which the caller frees). Returns 0 or -ENOMEM. */
+int nft_group_elements(const struct nft_group *g, int af, const struct nft_element **ret, size_t *ret_n,
+                       struct nft_element **ret_owned);
 
 /* Whether the set NAME_v4 (af AF_INET) or NAME_v6 exists for g in a table of this family. */
 bool nft_group_wants(const struct nft_ruleset *want, const struct nft_group *g, int af);
@@ -204,11 +208,21 @@ struct nft_msg {
         char name[NFT_SET_NAME_MAX + 1]; /* set name, or the group of a rule; empty for others */
 };
 
+/* A batch is built in pages of this size, each holding whole messages, and sent with one
+ * sendmsg() over all of them (nftables' mnl_batch): nothing as large as the batch is ever
+ * allocated, grown or copied, and the pages go back to the system with the batch. A page is
+ * only address space until written: what a batch costs in memory is what it holds. */
+#define NFT_BATCH_PAGE (1024U * 1024U)
+/* sendmsg() takes at most UIO_MAXIOV pieces: a batch of up to 1 GiB. */
+#define NFT_BATCH_PAGES_MAX 1024U
+
 struct nft_batch {
         struct nft *n;
         int family;
         const char *table, *chain;
-        size_t size;
+        size_t size;                 /* bytes in all pages */
+        struct iovec *pages;         /* iov_len: the bytes used in each */
+        size_t n_pages, allocated_pages;
         uint32_t seq_first;
         uint32_t next_set_id;
         struct nft_msg *msgs;
@@ -270,10 +284,17 @@ int nft_batch_finish(struct nft_batch *b);
 /* Frees what the batch holds and leaves it empty: a second call is harmless. */
 void nft_batch_done(struct nft_batch *b);
 /* The header of one more message about op (name: the set, or the group of a rule; may be
- * NULL), with room for an element list behind it; NULL when out of memory. */
+ * NULL), with room for NFT_MSG_ROOM bytes behind it: every message but an element list is far
+ * below that, and element lists check nft_batch_msg_fits() for each element. NULL when out of
+ * memory or the batch would exceed NFT_BATCH_PAGES_MAX pages. */
+#define NFT_MSG_ROOM (8U * 1024U)
 struct nlmsghdr *nft_batch_begin_msg(struct nft_batch *b, uint16_t type, uint16_t flags, enum nft_op op,
                                      const char *name);
+/* Whether the open message nlh (the last begun) can grow by more bytes within its page. */
+bool nft_batch_msg_fits(const struct nft_batch *b, const struct nlmsghdr *nlh, size_t more);
 void nft_batch_end_msg(struct nft_batch *b, struct nlmsghdr *nlh);
+/* Takes back every message after the first n_msgs, which ended at size bytes. */
+void nft_batch_rewind(struct nft_batch *b, size_t size, size_t n_msgs);
 /* NEWTABLE (create if missing) or DELTABLE. */
 int nft_batch_table(struct nft_batch *b, enum nft_op op);
 /* Sends the batch in one sendmsg() and waits for every reply; on failure err names the object
@@ -282,7 +303,7 @@ int nft_batch_send(struct nft_batch *b, struct nft_error *err);
 
 /* The same in steps, for the event loop: sizes the socket buffers and drops stale replies
  * (prepare), sends (transmit: touches nothing but the socket and the batch, so another thread
- * may run it), then feeds each datagram of replies until it returns true, and takes the
+ * may run it; the batch's pages go back to the system then, its size stays), then feeds each datagram of replies until it returns true, and takes the
  * result. nft_acks_read_error() fills err for a failed read or a timeout. */
 struct nft_acks {
         size_t expected, acked, failed;

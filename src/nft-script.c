@@ -95,12 +95,17 @@ int nft_write_script(FILE *f, const struct nft_ruleset *want, usec_t now) {
                 const struct nft_group *g = &want->groups[i];
                 for (int af = AF_INET; af != 0; af = af == AF_INET ? AF_INET6 : 0) {
                         char set[NFT_SET_NAME_MAX + 1];
+                        _cleanup_free_ struct nft_element *owned = NULL;
+                        const struct nft_element *e;
+                        size_t n;
+
                         if (!nft_group_wants(want, g, af))
                                 continue;
+                        if (nft_group_elements(g, af, &e, &n, &owned) < 0)
+                                return -ENOMEM;
                         snprintf(set, sizeof(set), "%s_%s", g->name, af == AF_INET ? "v4" : "v6");
                         fprintf(f, "flush set %s %s %s\n", fam, want->table, set);
-                        script_elements(f, fam, want->table, set, af, g->interval, af == AF_INET ? g->v4 : g->v6,
-                                        af == AF_INET ? g->n_v4 : g->n_v6, now);
+                        script_elements(f, fam, want->table, set, af, g->interval, e, n, now);
                 }
         }
         if (want->chain) {

@@ -13,7 +13,9 @@
 /* An element list is one netlink attribute, whose length is 16 bits: start a new message
  * before the nest could overflow (nftables' mnl_nft_attr_nest_overflow()). */
 #define NFT_ELEMENTS_NEST_MAX (UINT16_MAX - 512U)
-#define NFT_ELEMENT_MAX_SIZE 128U
+/* The largest element: nests, an IPv6 key, flags, timeout, expiration and a comment of
+ * NFT_COMMENT_MAX bytes (196 bytes). */
+#define NFT_ELEMENT_MAX_SIZE 256U
 #define NFT_BYTEORDER_BIG_ENDIAN 2 /* nft's enum byteorder, kept in set userdata */
 
 /* NEWSET for a named set of ours (create if missing) or for an anonymous constant port set
@@ -123,8 +125,9 @@ int nft_elem_writer_put(struct nft_elem_writer *w, const void *key, size_t len, 
                         uint64_t expiration_ms, const char *comment) {
         struct nlattr *e, *k;
 
-        if (w->nlh && (size_t) ((char *) mnl_nlmsg_get_payload_tail(w->nlh) - (char *) w->list) >
-                              NFT_ELEMENTS_NEST_MAX - NFT_ELEMENT_MAX_SIZE)
+        if (w->nlh && ((size_t) ((char *) mnl_nlmsg_get_payload_tail(w->nlh) - (char *) w->list) >
+                               NFT_ELEMENTS_NEST_MAX - NFT_ELEMENT_MAX_SIZE ||
+                       !nft_batch_msg_fits(w->b, w->nlh, NFT_ELEMENT_MAX_SIZE)))
                 nft_elem_writer_flush(w);
         if (!w->nlh) {
                 w->nlh = w->delete ?
@@ -231,14 +234,13 @@ int nft_batch_set_content(struct nft_batch *b, struct nft_set_content *c) {
         size_t len = c->af == AF_INET ? 4 : 16, stride = nft_applied_stride(c->af);
         size_t size0 = b->size, msgs0 = b->n_msgs;
         _cleanup_free_ uint8_t *applied = NULL;
-        size_t n_applied = 0;
+        /* What the kernel will hold: the wanted elements and the ghosts of vanished ones,
+         * counted by the deletion pass (a refill has no ghosts), so that the record of it is
+         * no larger than it: it lives beside the old one until the batch is in. */
+        size_t n_applied = 0, n_keep = c->n_elements;
         int r;
 
         c->added = c->deleted = c->updated = 0;
-        /* The wanted elements and the ghosts of vanished ones. */
-        applied = malloc(MAX(c->n_elements + (c->refill ? 0 : c->n_old), (size_t) 1) * stride);
-        if (!applied)
-                return -ENOMEM;
 
         /* Deletions first: an element that goes and comes back in the same batch (a lifetime
          * extended where the kernel cannot do it in place) must be deleted before it is added,
@@ -252,6 +254,12 @@ int nft_batch_set_content(struct nft_batch *b, struct nft_set_content *c) {
                 bool to_top;
                 size_t i = 0, n_old = c->refill ? 0 : c->n_old;
 
+                if (pass == 1) {
+                        applied = malloc(MAX(n_keep, (size_t) 1) * stride);
+                        if (!applied)
+                                return -ENOMEM;
+                } else
+                        n_keep = 0;
                 nft_element_iter_init(&it, c->elements, c->n_elements, c->af, c->interval);
                 e = nft_element_iter_next(&it, first, next, &to_top);
                 while (e || i < n_old) {
@@ -267,12 +275,18 @@ int nft_batch_set_content(struct nft_batch *b, struct nft_set_content *c) {
                                  * may still be there, and a plain add would change nothing. In
                                  * an interval set its end element would stay behind: refill. */
                                 if (o->ghost) {
-                                        if (pass == 1 && c->now - MIN(c->now, o->expiry) < NFT_GHOST_USEC)
+                                        if (c->now - MIN(c->now, o->expiry) >= NFT_GHOST_USEC)
+                                                ; /* surely gone: forgotten */
+                                        else if (pass == 0)
+                                                n_keep++;
+                                        else
                                                 memcpy(applied_at(applied, c->af, n_applied++), o, stride);
                                 } else if (may_have_expired(o->expiry, c->now)) {
                                         if (c->interval)
                                                 goto refill;
-                                        if (pass == 1) {
+                                        if (pass == 0)
+                                                n_keep++;
+                                        else {
                                                 struct nft_applied *a = applied_at(applied, c->af, n_applied++);
                                                 memcpy(a, o, stride);
                                                 a->ghost = true;
@@ -308,10 +322,19 @@ int nft_batch_set_content(struct nft_batch *b, struct nft_set_content *c) {
                                 else
                                         c->updated += pass;
                         }
-                        if (pass == 1) {
+                        if (pass == 0)
+                                n_keep++;
+                        else {
                                 struct nft_applied *a = applied_at(applied, c->af, n_applied++);
+                                /* Extended in place, an element the kernel surely still has
+                                 * keeps its comment: sent again, the kernel would ignore it,
+                                 * and it would make the batch of a refresh round larger than
+                                 * the one that created the set. A ghost, or one whose timeout
+                                 * may have run out, may be created anew: it needs one. */
+                                bool known = in_place && !o->ghost && !may_have_expired(o->expiry, c->now);
                                 if (add) {
-                                        r = put_element(&w, c, first, e->addr.prefixlen, e->expiry, e->comment, in_place);
+                                        r = put_element(&w, c, first, e->addr.prefixlen, e->expiry,
+                                                        known ? NULL : e->comment, in_place);
                                         if (r < 0)
                                                 return r;
                                 }
@@ -333,8 +356,7 @@ int nft_batch_set_content(struct nft_batch *b, struct nft_set_content *c) {
         return 0;
 refill:
         /* Nothing of this set stays in the batch: the caller flushes and refills it. */
-        b->size = size0;
-        b->n_msgs = msgs0;
+        nft_batch_rewind(b, size0, msgs0);
         c->added = c->deleted = c->updated = 0;
         return -EAGAIN;
 }

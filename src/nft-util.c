@@ -17,6 +17,26 @@ const char *nft_family_to_string(int family) {
         return "unknown";
 }
 
+int nft_group_elements(const struct nft_group *g, int af, const struct nft_element **ret, size_t *ret_n,
+                       struct nft_element **ret_owned) {
+        struct nft_element *e = NULL;
+        size_t n = 0;
+        int r;
+
+        *ret_owned = NULL;
+        if (!g->elements) {
+                *ret = af == AF_INET ? g->v4 : g->v6;
+                *ret_n = af == AF_INET ? g->n_v4 : g->n_v6;
+                return 0;
+        }
+        r = g->elements(g, af, &e, &n);
+        if (r < 0)
+                return r;
+        *ret = *ret_owned = e;
+        *ret_n = n;
+        return 0;
+}
+
 bool nft_group_wants(const struct nft_ruleset *want, const struct nft_group *g, int af) {
         unsigned bit = af == AF_INET ? FAMILY_IPV4 : FAMILY_IPV6;
 

@@ -108,7 +108,6 @@ struct nft *nft_free(struct nft *n) {
         nft_monitor_free(n->monitor);
         if (n->nl)
                 mnl_socket_close(n->nl);
-        free(n->batch);
         for (size_t i = 0; i < n->n_sets; i++)
                 free(n->sets[i].applied);
         free(n->sets);

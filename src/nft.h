@@ -23,6 +23,12 @@ struct nft_element {
 /* Room for a set's name: NAME_v4 or NAME_v6, and the terminating NUL. */
 #define NFT_SET_NAME_LEN (GROUP_NAME_MAX + 5)
 
+struct nft_group;
+/* Builds the elements of one of g's sets (af AF_INET or AF_INET6) at the moment the apply needs
+ * them, as an array the caller frees (*ret NULL when there are none), sorted by address, with no
+ * duplicates or overlaps. Returns 0 or -ENOMEM. */
+typedef int (*nft_elements_cb)(const struct nft_group *g, int af, struct nft_element **ret, size_t *ret_n);
+
 /* What one group should look like in the kernel. */
 struct nft_group {
         const char *name;    /* sets NAME_v4 / NAME_v6 */
@@ -30,7 +36,12 @@ struct nft_group {
         unsigned families;   /* enum family_mask: which of the two sets exist */
         bool interval;       /* the group has static prefixes: sets get flags interval */
         const struct nft_element *v4, *v6; /* sorted by address, no duplicates, no overlaps */
-        size_t n_v4, n_v6;
+        size_t n_v4, n_v6;   /* also with elements: how many it gives */
+        /* Instead of v4 and v6: an apply builds each set's elements when it comes to that set
+         * and frees them after, so that one set's elements exist at a time, not the whole
+         * ruleset's for the whole transaction. userdata is for it. */
+        nft_elements_cb elements;
+        const void *userdata;
         const struct port_range *allow;
         size_t n_allow;
 };

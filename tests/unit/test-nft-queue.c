@@ -52,8 +52,11 @@ static void build(int family, enum nft_queue_kind kind, uint16_t queue, const st
         ASSERT_EQ(0, nft_batch_init(&b, &nf, family, "filter", NFT_QUEUE_CHAIN_FORWARD));
         ASSERT_EQ(0, nft_queue_batch_chain(&b, &spec, kind, NF_INET_FORWARD));
         ASSERT_EQ(0, nft_batch_finish(&b));
-        len = (int) b.size;
-        for (const struct nlmsghdr *nlh = (const struct nlmsghdr *) nf.batch; mnl_nlmsg_ok(nlh, len);
+        /* A chain's few messages fit in the batch's first page. */
+        ASSERT_EQ(1, b.n_pages);
+        ASSERT_EQ(b.size, b.pages[0].iov_len);
+        len = (int) b.pages[0].iov_len;
+        for (const struct nlmsghdr *nlh = (const struct nlmsghdr *) b.pages[0].iov_base; mnl_nlmsg_ok(nlh, len);
              nlh = mnl_nlmsg_next(nlh, &len)) {
                 uint16_t type = NFNL_MSG_TYPE(nlh->nlmsg_type);
 
@@ -79,7 +82,6 @@ static void build(int family, enum nft_queue_kind kind, uint16_t queue, const st
                 }
         }
         nft_batch_done(&b);
-        free(nf.batch);
 }
 
 /* As `nft --debug=netlink add rule inet filter f ip saddr 192.0.2.53 udp sport 53 ct direction

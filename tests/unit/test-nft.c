@@ -2,6 +2,7 @@
 /* The pure parts of the nft module: timeouts, comments, the element walk, port merging, the
  * --dry-run script and the difference of a set's content (built into a batch, never sent). The kernel side is covered by tests/integration/nft-*.sh. */
 #include <arpa/inet.h>
+#include <malloc.h>
 #include <libnftnl/udata.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
@@ -112,31 +113,50 @@ static void test_ports(void) {
         ASSERT_EQ(out[1].last, 1990);
 }
 
-static void test_script(void) {
-        struct nft_element v4[] = { elem("192.0.2.1", 32, 3600 * USEC_PER_SEC), elem("198.51.100.0", 24, USEC_INFINITY) };
-        struct port_range allow[] = { { IPPROTO_TCP, 80, 80 }, { IPPROTO_TCP, 1970, 1970 } };
-        struct nft_group g = {
-                .name = "csall", .comment = "WiseMo", .families = FAMILY_BOTH, .interval = true,
-                .v4 = v4, .n_v4 = ELEMENTSOF(v4), .allow = allow, .n_allow = ELEMENTSOF(allow),
-        };
-        struct nft_ruleset want = { .family = NFPROTO_IPV4, .table = "t", .chain = "c", .groups = &g, .n_groups = 1 };
-        char *text = NULL;
-        size_t size = 0;
-        FILE *f = open_memstream(&text, &size);
+/* An elements callback for test_script(): a copy of the group's userdata array for AF_INET. */
+static int script_elements_cb(const struct nft_group *g, int af, struct nft_element **ret, size_t *ret_n) {
+        const struct nft_element *src = g->userdata;
+        size_t n = af == AF_INET ? g->n_v4 : 0;
 
-        ASSERT_EQ(nft_write_script(f, &want, 0), 0);
-        fclose(f);
-        ASSERT_STREQ(text,
-                "#!/usr/sbin/nft -f\n"
-                "# allowlistd --dry-run: what one full apply would do, in one transaction\n"
-                "add table ip t\n"
-                "add set ip t csall_v4 { type ipv4_addr; flags interval,timeout; comment \"WiseMo\"; }\n"
-                "add chain ip t c\n"
-                "flush set ip t csall_v4\n"
-                "add element ip t csall_v4 { 192.0.2.1 timeout 3600s, 198.51.100.0/24 }\n"
-                "flush chain ip t c\n"
-                "add rule ip t c ip daddr @csall_v4 tcp dport { 80, 1970 } counter accept comment \"csall\"\n");
-        free(text);
+        *ret = n > 0 ? malloc(n * sizeof(**ret)) : NULL;
+        if (n > 0 && !*ret)
+                return -ENOMEM;
+        if (n > 0)
+                memcpy(*ret, src, n * sizeof(**ret));
+        *ret_n = n;
+        return 0;
+}
+
+/* The same script whether the group holds its elements or builds them on demand. */
+static void test_script(void) {
+        for (int on_demand = 0; on_demand < 2; on_demand++) {
+                struct nft_element v4[] = { elem("192.0.2.1", 32, 3600 * USEC_PER_SEC), elem("198.51.100.0", 24, USEC_INFINITY) };
+                struct port_range allow[] = { { IPPROTO_TCP, 80, 80 }, { IPPROTO_TCP, 1970, 1970 } };
+                struct nft_group g = {
+                        .name = "csall", .comment = "WiseMo", .families = FAMILY_BOTH, .interval = true,
+                        .v4 = on_demand ? NULL : v4, .n_v4 = ELEMENTSOF(v4),
+                        .elements = on_demand ? script_elements_cb : NULL, .userdata = v4,
+                        .allow = allow, .n_allow = ELEMENTSOF(allow),
+                };
+                struct nft_ruleset want = { .family = NFPROTO_IPV4, .table = "t", .chain = "c", .groups = &g, .n_groups = 1 };
+                char *text = NULL;
+                size_t size = 0;
+                FILE *f = open_memstream(&text, &size);
+
+                ASSERT_EQ(nft_write_script(f, &want, 0), 0);
+                fclose(f);
+                ASSERT_STREQ(text,
+                        "#!/usr/sbin/nft -f\n"
+                        "# allowlistd --dry-run: what one full apply would do, in one transaction\n"
+                        "add table ip t\n"
+                        "add set ip t csall_v4 { type ipv4_addr; flags interval,timeout; comment \"WiseMo\"; }\n"
+                        "add chain ip t c\n"
+                        "flush set ip t csall_v4\n"
+                        "add element ip t csall_v4 { 192.0.2.1 timeout 3600s, 198.51.100.0/24 }\n"
+                        "flush chain ip t c\n"
+                        "add rule ip t c ip daddr @csall_v4 tcp dport { 80, 1970 } counter accept comment \"csall\"\n");
+                free(text);
+        }
 }
 
 /* Looks for the mark in an exact-size heap copy, so that ASan sees any read past the end. */
@@ -202,14 +222,12 @@ static void test_owner_mark(void) {
         nftnl_udata_buf_free(ud);
 }
 
-/* Elements of each kind in the batch's element messages: deleted, added, added with an
+/* Elements of each kind in one page's element messages: deleted, added, added with an
  * expiration (extended in place). */
-static void count_batch(const struct nft *n, size_t size, size_t *del, size_t *add, size_t *in_place) {
-        int len = (int) size;
+static void count_page(const struct iovec *page, size_t *del, size_t *add, size_t *in_place) {
+        int len = (int) page->iov_len;
 
-        *del = *add = *in_place = 0;
-        for (const struct nlmsghdr *nlh = (const struct nlmsghdr *) n->batch; mnl_nlmsg_ok(nlh, len);
-             nlh = mnl_nlmsg_next(nlh, &len)) {
+        for (const struct nlmsghdr *nlh = page->iov_base; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
                 uint16_t type = NFNL_MSG_TYPE(nlh->nlmsg_type);
                 const struct nlattr *a, *e, *x;
 
@@ -230,6 +248,13 @@ static void count_batch(const struct nft *n, size_t size, size_t *del, size_t *a
                         }
                 }
         }
+}
+
+/* The same over every page of the batch. */
+static void count_batch(const struct nft_batch *b, size_t *del, size_t *add, size_t *in_place) {
+        *del = *add = *in_place = 0;
+        for (size_t p = 0; p < b->n_pages; p++)
+                count_page(&b->pages[p], del, add, in_place);
 }
 
 /* The difference of two sets against a simple model, on random contents: what is sent, in
@@ -320,7 +345,7 @@ static void test_set_content(void) {
                                 ASSERT_EQ(d.added, e_added);
                                 ASSERT_EQ(d.deleted, e_deleted);
                                 ASSERT_EQ(d.updated, e_updated);
-                                count_batch(&n, b.size, &del, &add, &in_place);
+                                count_batch(&b, &del, &add, &in_place);
                                 ASSERT_EQ(del, e_del_msgs);
                                 ASSERT_EQ(add, e_added + e_updated);
                                 ASSERT_EQ(in_place, e_in_place);
@@ -351,7 +376,6 @@ static void test_set_content(void) {
                 }
                 nft_batch_done(&b);
                 free(c.applied);
-                free(n.batch);
         }
         /* Both outcomes were exercised. */
         ASSERT_EQ(again_rounds > 100 && again_rounds < 1900, true);
@@ -395,7 +419,7 @@ static void test_ghost(void) {
                 c3.old = c2.applied, c3.n_old = c2.n_applied;
                 if (in_place) {
                         ASSERT_EQ(nft_batch_set_content(&b, &c3), 0);
-                        count_batch(&n, b.size, &del, &add, &inp);
+                        count_batch(&b, &del, &add, &inp);
                         ASSERT_EQ(del, 0);
                         ASSERT_EQ(add, 1);
                         ASSERT_EQ(inp, 1);
@@ -413,8 +437,128 @@ static void test_ghost(void) {
                 free(c2.applied);
                 free(c3.applied);
                 free(c4.applied);
-                free(n.batch);
         }
+}
+
+/* What a batch's pages hold: element counts, those with a comment (userdata) and those with an
+ * expiration; every page must end exactly at its last message (none crosses into the next). */
+struct page_census {
+        size_t elements, comments, expirations;
+};
+
+static void census_batch(const struct nft_batch *b, struct page_census *c) {
+        size_t total = 0;
+
+        *c = (struct page_census) { 0 };
+        for (size_t p = 0; p < b->n_pages; p++) {
+                int len = (int) b->pages[p].iov_len;
+                const struct nlmsghdr *nlh;
+
+                ASSERT_EQ(b->pages[p].iov_len <= NFT_BATCH_PAGE, true);
+                total += b->pages[p].iov_len;
+                for (nlh = b->pages[p].iov_base; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
+                        const struct nlattr *a, *e, *x;
+
+                        if (NFNL_MSG_TYPE(nlh->nlmsg_type) != NFT_MSG_NEWSETELEM)
+                                continue;
+                        mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg)) {
+                                if (mnl_attr_get_type(a) != NFTA_SET_ELEM_LIST_ELEMENTS)
+                                        continue;
+                                mnl_attr_for_each_nested(e, a) {
+                                        c->elements++;
+                                        mnl_attr_for_each_nested(x, e) {
+                                                c->comments += mnl_attr_get_type(x) == NFTA_SET_ELEM_USERDATA;
+                                                c->expirations += mnl_attr_get_type(x) == NFTA_SET_ELEM_EXPIRATION;
+                                        }
+                                }
+                        }
+                }
+                ASSERT_EQ(len, 0);
+        }
+        ASSERT_EQ(total, b->size);
+}
+
+/* The batch is built in pages that hold whole messages and go with the batch, and a refresh
+ * round that extends every lifetime in place is no larger than the batch that created the set:
+ * elements the kernel surely still has are sent without their comment (it would keep its own),
+ * those that may have run out (or ghosts) with it. */
+static void test_batch_pages(void) {
+        const usec_t now = 1000 * USEC_PER_SEC;
+        const size_t n_elements = 40000;
+        struct nft_element *e = calloc(n_elements, sizeof(*e));
+        struct nft n = { .seq = 1 };
+        struct nft_batch b;
+        struct page_census census;
+        size_t created;
+
+        ASSERT_EQ(e != NULL, true);
+        for (size_t i = 0; i < n_elements; i++) {
+                char text[64];
+                snprintf(text, sizeof(text), "2001:db8::%zx:%zx", i / 65536, i % 65536);
+                e[i] = elem(text, 128, now + 3600 * USEC_PER_SEC);
+                /* The one at 100 runs out within the margin: it may be gone by the commit. */
+                if (i == 100)
+                        e[i].expiry = now + USEC_PER_SEC;
+                e[i].comment = "a-host-name-of-sixty-four-characters.example-vendor-cloud.test";
+        }
+
+        ASSERT_EQ(nft_batch_init(&b, &n, NFPROTO_INET, "t", NULL), 0);
+        struct nft_set_content c = { .set = "s_v6", .af = AF_INET6, .refill = true, .now = now,
+                                     .elements = e, .n_elements = n_elements };
+        ASSERT_EQ(nft_batch_set_content(&b, &c), 0);
+        ASSERT_EQ(nft_batch_finish(&b), 0);
+        census_batch(&b, &census);
+        ASSERT_EQ(census.elements, n_elements);
+        ASSERT_EQ(census.comments, n_elements);
+        ASSERT_EQ(census.expirations, 0);
+        /* Several pages, each filled but for less than one message's room. */
+        ASSERT_EQ(b.n_pages > 1, true);
+        for (size_t p = 0; p + 1 < b.n_pages; p++)
+                ASSERT_EQ(b.pages[p].iov_len + NFT_MSG_ROOM > NFT_BATCH_PAGE, true);
+        created = b.size;
+        nft_batch_done(&b);
+        ASSERT_EQ(b.n_pages, 0);
+        ASSERT_EQ(b.size, 0);
+
+        /* The refresh round: every expiry moves an hour on. */
+        for (size_t i = 0; i < n_elements; i++)
+                e[i].expiry += 3600 * USEC_PER_SEC;
+        ASSERT_EQ(nft_batch_init(&b, &n, NFPROTO_INET, "t", NULL), 0);
+        struct nft_set_content d = { .set = "s_v6", .af = AF_INET6, .in_place = true, .now = now,
+                                     .elements = e, .n_elements = n_elements, .old = c.applied,
+                                     .n_old = c.n_applied };
+        ASSERT_EQ(nft_batch_set_content(&b, &d), 0);
+        ASSERT_EQ(nft_batch_finish(&b), 0);
+        census_batch(&b, &census);
+        ASSERT_EQ(d.updated, n_elements);
+        ASSERT_EQ(census.elements, n_elements);
+        ASSERT_EQ(census.expirations, n_elements);
+        ASSERT_EQ(census.comments, 1); /* the one that may have run out */
+        ASSERT_EQ(b.size <= created, true);
+        /* Sized for what it holds, not for the old and the new content together: it lives
+         * beside the old record until the batch is in. */
+        ASSERT_EQ(d.n_applied, n_elements);
+        ASSERT_EQ(malloc_usable_size(d.applied) < n_elements * nft_applied_stride(AF_INET6) * 3 / 2, true);
+        nft_batch_done(&b);
+
+        /* Taken back (a set that must be refilled): the pages it had opened go too. */
+        ASSERT_EQ(nft_batch_init(&b, &n, NFPROTO_INET, "t", NULL), 0);
+        {
+                size_t size0 = b.size, msgs0 = b.n_msgs, pages0 = b.n_pages;
+                struct nft_set_content f = { .set = "s_v6", .af = AF_INET6, .refill = true, .now = now,
+                                             .elements = e, .n_elements = n_elements };
+                ASSERT_EQ(nft_batch_set_content(&b, &f), 0);
+                ASSERT_EQ(b.n_pages > pages0, true);
+                nft_batch_rewind(&b, size0, msgs0);
+                ASSERT_EQ(b.size, size0);
+                ASSERT_EQ(b.n_msgs, msgs0);
+                ASSERT_EQ(b.n_pages, pages0);
+                free(f.applied);
+        }
+        nft_batch_done(&b);
+        free(c.applied);
+        free(d.applied);
+        free(e);
 }
 
 int main(void) {
@@ -426,5 +570,6 @@ int main(void) {
         test_owner_mark();
         test_set_content();
         test_ghost();
+        test_batch_pages();
         return 0;
 }
