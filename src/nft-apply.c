@@ -23,14 +23,15 @@ struct wanted_set {
         uint64_t fingerprint;
         uint8_t *applied; /* changed: its elements once the batch is in (nft_applied records) */
         size_t n_applied;
-        struct nft_element *elements; /* changed: its content as listed for the fingerprint, kept
-                                       * for the batch (NULL: listed again then) */
+        struct nft_element *elements; /* the first changed set: its content as listed for the
+                                       * fingerprint, kept for the batch (NULL: listed again) */
         size_t n_elements;
 };
 
-/* The listed content of changed sets kept from the fingerprint to the batch, at most this many
- * elements in all: a delta to a large set is not listed twice, while a round that changes
- * every set still holds the list of one set at a time beyond it. */
+/* The listed content of the first changed set is kept from its fingerprint to the batch, when
+ * it has at most this many elements: a delta to one set (a snooped answer, a refreshed name) is
+ * not listed twice, while the batch still lists the other sets one at a time, and the lists
+ * that exist at once are at most this one and the set being listed. */
 #define NFT_KEEP_ELEMENTS_MAX 65536U
 
 /* A set created with this many elements or more gets a size hint: below, the kernel's
@@ -453,7 +454,8 @@ int nft_plan_new(struct nft *n, const struct nft_ruleset *want, usec_t now, bool
         struct wanted_set *w = NULL;
         struct nft_probe_result p = { .r = 0 };
         bool need_probe, chain_changed, any = force;
-        size_t n_w = 0, kept = 0;
+        size_t n_w = 0;
+        bool kept = false;
         int r;
 
         if (err)
@@ -570,10 +572,10 @@ int nft_plan_new(struct nft *n, const struct nft_ruleset *want, usec_t now, bool
                          * behind our back: it needs its content again. */
                         w[i].changed = force || w[i].recreate || !t || t->fingerprint != w[i].fingerprint ||
                                        (need_probe && !nft_probe_find(&p, w[i].name));
-                        if (w[i].changed && owned && k <= NFT_KEEP_ELEMENTS_MAX - kept) {
+                        if (w[i].changed && owned && !kept && k <= NFT_KEEP_ELEMENTS_MAX) {
                                 w[i].elements = TAKE_PTR(owned);
                                 w[i].n_elements = k;
-                                kept += k;
+                                kept = true;
                         }
                 }
                 any = any || w[i].changed;
