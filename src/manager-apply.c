@@ -40,13 +40,26 @@ static size_t from_family(const void *base, size_t n, size_t size, size_t offset
         return lo;
 }
 
+/* The static entries and ledger addresses of one family: the bound of group_elements(), found
+ * without going through them. */
+static size_t group_elements_max(const struct group_state *g, int family) {
+        const struct group *gc = g->config;
+        const struct ledger_entry *e;
+        size_t n;
+
+        e = ledger_entries(g->ledger, &n);
+        return from_family(gc->addresses, gc->n_addresses, sizeof(*gc->addresses), 0, family + 1) -
+               from_family(gc->addresses, gc->n_addresses, sizeof(*gc->addresses), 0, family) +
+               from_family(e, n, sizeof(*e), offsetof(struct ledger_entry, addr), family + 1) -
+               from_family(e, n, sizeof(*e), offsetof(struct ledger_entry, addr), family);
+}
+
 /* The elements of one set: static entries (no timeout) and every unexpired ledger address,
  * sorted, without duplicates and without anything a static entry already covers (an interval
  * set refuses overlaps). Both inputs are sorted already, the static entries also disjoint (see
  * struct group): one merge, with a binary search per ledger address, O(s + l log s). Writes
- * them to out (room for *ret_max: the static entries and ledger addresses of the family) unless
- * it is NULL; returns how many there are. */
-static size_t group_elements(const struct group_state *g, int family, struct nft_element *out, size_t *ret_max) {
+ * them to out (room for group_elements_max()) unless it is NULL; returns how many there are. */
+static size_t group_elements(const struct group_state *g, int family, struct nft_element *out) {
         const struct group *gc = g->config;
         const struct ledger_entry *e;
         size_t n, sb, se, lb, le, i, j, k = 0;
@@ -56,11 +69,10 @@ static size_t group_elements(const struct group_state *g, int family, struct nft
         se = from_family(gc->addresses, gc->n_addresses, sizeof(*gc->addresses), 0, family + 1);
         lb = from_family(e, n, sizeof(*e), offsetof(struct ledger_entry, addr), family);
         le = from_family(e, n, sizeof(*e), offsetof(struct ledger_entry, addr), family + 1);
-        if (ret_max)
-                *ret_max = (se - sb) + (le - lb);
 
         for (i = sb, j = lb; i < se || j < le;) {
-                if (j < le && group_static_covers(gc, &e[j].addr))
+                /* No static entry of the family (a group of host names only): none covers. */
+                if (j < le && se > sb && group_static_covers(gc, &e[j].addr))
                         j++;
                 else if (j >= le || (i < se && addr_compare(&gc->addresses[i], &e[j].addr) < 0)) {
                         if (out)
@@ -84,13 +96,12 @@ static size_t group_elements(const struct group_state *g, int family, struct nft
 static int desired_elements(const struct nft_group *ng, int af, struct nft_element **ret, size_t *ret_n) {
         const struct group_state *g = ng->userdata;
         struct nft_element *items;
-        size_t max;
+        size_t max = group_elements_max(g, af);
 
-        (void) group_elements(g, af, NULL, &max);
         items = malloc(MAX(max, (size_t) 1) * sizeof(*items));
         if (!items)
                 return -ENOMEM;
-        *ret_n = group_elements(g, af, items, NULL);
+        *ret_n = group_elements(g, af, items);
         *ret = items;
         return 0;
 }
@@ -169,8 +180,8 @@ static int manager_desired(struct manager *m, struct desired *ret) {
                         .families = g->config->family,
                         .interval = interval,
                         /* Counted now, built by the apply one set at a time. */
-                        .n_v4 = group_elements(g, AF_INET, NULL, NULL),
-                        .n_v6 = group_elements(g, AF_INET6, NULL, NULL),
+                        .n_v4 = group_elements(g, AF_INET, NULL),
+                        .n_v6 = group_elements(g, AF_INET6, NULL),
                         .elements = desired_elements,
                         .userdata = g,
                         .allow = g->config->allow,

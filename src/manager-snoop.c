@@ -28,6 +28,7 @@ static bool snooped_already_rejected(struct group_state *g, const struct ip_addr
 static bool snoop_learn(struct manager *m, const char *name, const struct ip_addr *in, size_t n_in) {
         const struct config *c = m->config;
         usec_t now = boottime_now(m);
+        usec_t first_expiry = USEC_INFINITY;
         bool changed = false;
         char a[ADDR_STRLEN], reason[ADDR_REASON_MAX];
 
@@ -72,10 +73,12 @@ static bool snoop_learn(struct manager *m, const char *name, const struct ip_add
                 group_limit_snooped(g);
                 /* Known addresses too: their timeouts grow. */
                 changed = true;
+                first_expiry = MIN(first_expiry, now + g->config->validity);
         }
         if (changed) {
                 manager_state_changed(m);
-                manager_arm_expire(m);
+                /* As for a resolved answer: no pass over every address per reply. */
+                manager_arm_expire_by(m, first_expiry);
                 /* Whether or not a reply waits for it (one released at snoop_hold_max while a
                  * transaction was in flight does not): the next transaction. */
                 if (nft_apply_pending(m->nft))

@@ -23,15 +23,26 @@ struct wanted_set {
         uint64_t fingerprint;
         uint8_t *applied; /* changed: its elements once the batch is in (nft_applied records) */
         size_t n_applied;
+        struct nft_element *elements; /* the first changed set: its content as listed for the
+                                       * fingerprint, kept for the batch (NULL: listed again) */
+        size_t n_elements;
 };
+
+/* The listed content of the first changed set is kept from its fingerprint to the batch, when
+ * it has at most this many elements: a delta to one set (a snooped answer, a refreshed name) is
+ * not listed twice, while the batch still lists the other sets one at a time, and the lists
+ * that exist at once are at most this one and the set being listed. */
+#define NFT_KEEP_ELEMENTS_MAX 65536U
 
 /* A set created with this many elements or more gets a size hint: below, the kernel's
  * growing hash costs nothing worth a limit. */
 #define NFT_SIZE_HINT_MIN 4096U
 
 static void wanted_free(struct wanted_set *w, size_t n) {
-        for (size_t i = 0; w && i < n; i++)
+        for (size_t i = 0; w && i < n; i++) {
                 free(w[i].applied);
+                free(w[i].elements);
+        }
         free(w);
 }
 
@@ -444,6 +455,7 @@ int nft_plan_new(struct nft *n, const struct nft_ruleset *want, usec_t now, bool
         struct nft_probe_result p = { .r = 0 };
         bool need_probe, chain_changed, any = force;
         size_t n_w = 0;
+        bool kept = false;
         int r;
 
         if (err)
@@ -556,11 +568,16 @@ int nft_plan_new(struct nft *n, const struct nft_ruleset *want, usec_t now, bool
                                 goto finish;
                         }
                         w[i].fingerprint = set_fingerprint(&w[i], e, k);
+                        /* A set we believed filled but that a probe did not find was deleted
+                         * behind our back: it needs its content again. */
+                        w[i].changed = force || w[i].recreate || !t || t->fingerprint != w[i].fingerprint ||
+                                       (need_probe && !nft_probe_find(&p, w[i].name));
+                        if (w[i].changed && owned && !kept && k <= NFT_KEEP_ELEMENTS_MAX) {
+                                w[i].elements = TAKE_PTR(owned);
+                                w[i].n_elements = k;
+                                kept = true;
+                        }
                 }
-                /* A set we believed filled but that a probe did not find was deleted behind our
-                 * back: it needs its content again. */
-                w[i].changed = force || w[i].recreate || !t || t->fingerprint != w[i].fingerprint ||
-                               (need_probe && !nft_probe_find(&p, w[i].name));
                 any = any || w[i].changed;
         }
 
@@ -610,9 +627,14 @@ int nft_plan_new(struct nft *n, const struct nft_ruleset *want, usec_t now, bool
 
                 if (!w[i].changed)
                         continue;
-                r = nft_group_elements(w[i].g, w[i].af, &c.elements, &c.n_elements, &owned);
-                if (r < 0)
-                        break;
+                if (w[i].elements) {
+                        c.elements = owned = TAKE_PTR(w[i].elements);
+                        c.n_elements = w[i].n_elements;
+                } else {
+                        r = nft_group_elements(w[i].g, w[i].af, &c.elements, &c.n_elements, &owned);
+                        if (r < 0)
+                                break;
+                }
                 if (!c.refill) {
                         r = nft_batch_set_content(&pl->b, &c);
                         if (r == -EAGAIN)

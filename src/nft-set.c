@@ -178,8 +178,9 @@ size_t nft_applied_stride(int af) {
         return (s + sizeof(usec_t) - 1) / sizeof(usec_t) * sizeof(usec_t);
 }
 
-static struct nft_applied *applied_at(const uint8_t *base, int af, size_t i) {
-        return (struct nft_applied *) (base + i * nft_applied_stride(af));
+/* stride: nft_applied_stride() of the set's family, taken once per set, not per element. */
+static struct nft_applied *applied_at(const uint8_t *base, size_t stride, size_t i) {
+        return (struct nft_applied *) (base + i * stride);
 }
 
 /* One past the last address of key/prefixlen, and whether the range reaches the top. */
@@ -263,7 +264,7 @@ int nft_batch_set_content(struct nft_batch *b, struct nft_set_content *c) {
                 nft_element_iter_init(&it, c->elements, c->n_elements, c->af, c->interval);
                 e = nft_element_iter_next(&it, first, next, &to_top);
                 while (e || i < n_old) {
-                        const struct nft_applied *o = i < n_old ? applied_at(c->old, c->af, i) : NULL;
+                        const struct nft_applied *o = i < n_old ? applied_at(c->old, stride, i) : NULL;
                         int cmp = !o ? -1 : !e ? 1 : compare_key(first, e->addr.prefixlen, o, len);
                         bool add = false, in_place = false;
 
@@ -280,14 +281,14 @@ int nft_batch_set_content(struct nft_batch *b, struct nft_set_content *c) {
                                         else if (pass == 0)
                                                 n_keep++;
                                         else
-                                                memcpy(applied_at(applied, c->af, n_applied++), o, stride);
+                                                memcpy(applied_at(applied, stride, n_applied++), o, stride);
                                 } else if (may_have_expired(o->expiry, c->now)) {
                                         if (c->interval)
                                                 goto refill;
                                         if (pass == 0)
                                                 n_keep++;
                                         else {
-                                                struct nft_applied *a = applied_at(applied, c->af, n_applied++);
+                                                struct nft_applied *a = applied_at(applied, stride, n_applied++);
                                                 memcpy(a, o, stride);
                                                 a->ghost = true;
                                         }
@@ -325,7 +326,7 @@ int nft_batch_set_content(struct nft_batch *b, struct nft_set_content *c) {
                         if (pass == 0)
                                 n_keep++;
                         else {
-                                struct nft_applied *a = applied_at(applied, c->af, n_applied++);
+                                struct nft_applied *a = applied_at(applied, stride, n_applied++);
                                 /* Extended in place, an element the kernel surely still has
                                  * keeps its comment: sent again, the kernel would ignore it,
                                  * and it would make the batch of a refresh round larger than

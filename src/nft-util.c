@@ -111,14 +111,20 @@ const struct nft_element *nft_element_iter_next(struct nft_element_iter *it, uin
                     (!it->interval && e->addr.prefixlen != bits))
                         continue;
 
-                /* first: host bits cleared; last: host bits set. */
-                for (size_t b = 0; b < len; b++) {
-                        unsigned keep = e->addr.prefixlen >= (b + 1) * 8 ? 8 :
-                                        e->addr.prefixlen <= b * 8 ? 0 : e->addr.prefixlen - b * 8;
-                        uint8_t mask = (uint8_t) (0xff00u >> keep);
-                        first[b] = e->addr.u.bytes[b] & mask;
-                        last[b] = first[b] | (uint8_t) ~mask;
-                }
+                /* first: host bits cleared; last: host bits set. A single address (nearly every
+                 * element of a set DNS fills) is both: no masking, which every apply does for
+                 * every element twice. */
+                if (e->addr.prefixlen == bits) {
+                        memcpy(first, e->addr.u.bytes, len);
+                        memcpy(last, e->addr.u.bytes, len);
+                } else
+                        for (size_t b = 0; b < len; b++) {
+                                unsigned keep = e->addr.prefixlen >= (b + 1) * 8 ? 8 :
+                                                e->addr.prefixlen <= b * 8 ? 0 : e->addr.prefixlen - b * 8;
+                                uint8_t mask = (uint8_t) (0xff00u >> keep);
+                                first[b] = e->addr.u.bytes[b] & mask;
+                                last[b] = first[b] | (uint8_t) ~mask;
+                        }
                 /* Sorted, no duplicates, no overlaps: the next range starts after the previous
                  * one ended. Anything else is skipped rather than sent. */
                 if (it->have_prev && nft_key_compare(first, it->prev_last, len) <= 0)
@@ -126,10 +132,9 @@ const struct nft_element *nft_element_iter_next(struct nft_element_iter *it, uin
 
                 memcpy(it->prev_last, last, len);
                 it->have_prev = true;
-                for (size_t b = len; b-- > 0;) {
-                        last_plus_one[b] = (uint8_t) (last[b] + carry);
-                        carry = carry && last[b] == 0xff;
-                }
+                memcpy(last_plus_one, last, len);
+                for (size_t b = len; carry && b-- > 0;)
+                        carry = ++last_plus_one[b] == 0;
                 *ret_to_top = carry;
                 it->i++;
                 return e;

@@ -13,6 +13,8 @@
 # the daemon's CPU time (utime + stime of /proc/PID/stat) and the packets the kernel queued
 # (nfnetlink_queue's id_sequence) give its sustained rate on one core: replies per CPU-second.
 # Prints p50/p99 of each, the added latency against the baseline, and the rates side by side.
+# With BENCH_OLD_ALLOWLISTD set to another build's binary, the snooping rounds run for it too,
+# first, from an empty state as for this build's: its rows are marked "(old)".
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/snoop-lib.sh"
 require_root_netns "$@"
@@ -45,22 +47,36 @@ run() { # NAME MODE PATTERN: MODE bench (one at a time) or flood (INFLIGHT outst
                 QUEUED[$1]=$(( $(queued_count 0) - q0 ))
         fi
         OUT[$1]=$out
-        printf '%-16s %s\n' "$1" "$out" >&2
+        printf '%-22s %s\n' "$1" "$out" >&2
 }
 
 echo "DNS replies through the gateway, ${SECONDS_EACH}s per round:" >&2
 run baseline bench '198-19-{}.other.test'
 run "baseline/$INFLIGHT" flood '198-19-{}.other.test'
-daemon_start
-run non-matching bench '198-19-{}.other.test'
-run matching bench '198-18-{}.bulk.senso.cloud'
-run "non-matching/$INFLIGHT" flood '198-19-{}.other.test'
-run "matching/$INFLIGHT" flood '198-18-{}.bulk.senso.cloud'
-daemon_stop
+snooping_rounds() { # SUFFIX
+        daemon_start
+        run "non-matching$1" bench '198-19-{}.other.test'
+        run "matching$1" bench '198-18-{}.bulk.senso.cloud'
+        run "non-matching/$INFLIGHT$1" flood '198-19-{}.other.test'
+        run "matching/$INFLIGHT$1" flood '198-18-{}.bulk.senso.cloud'
+        daemon_stop
+        # The next binary starts from nothing learned, as this one did.
+        rm -f "$TEST_DIR/state"
+}
+NAMES=(baseline non-matching matching "baseline/$INFLIGHT" "non-matching/$INFLIGHT" "matching/$INFLIGHT")
+if [[ -n "${BENCH_OLD_ALLOWLISTD:-}" ]]; then
+        NEW_ALLOWLISTD=$ALLOWLISTD
+        ALLOWLISTD=$BENCH_OLD_ALLOWLISTD
+        snooping_rounds " (old)"
+        ALLOWLISTD=$NEW_ALLOWLISTD
+        NAMES=(baseline "non-matching (old)" non-matching "matching (old)" matching "baseline/$INFLIGHT"
+               "non-matching/$INFLIGHT (old)" "non-matching/$INFLIGHT" "matching/$INFLIGHT (old)" "matching/$INFLIGHT")
+fi
+snooping_rounds ""
 
-printf '\n%-16s %9s %9s %10s %10s %9s %9s %10s %12s\n' "" p50_us p99_us added_p50 added_p99 replies/s queued \
+printf '\n%-22s %9s %9s %10s %10s %9s %9s %10s %12s\n' "" p50_us p99_us added_p50 added_p99 replies/s queued \
         daemon_cpu per_cpu_s
-for name in baseline non-matching matching "baseline/$INFLIGHT" "non-matching/$INFLIGHT" "matching/$INFLIGHT"; do
+for name in "${NAMES[@]}"; do
         out=${OUT[$name]} base=${OUT[baseline]}
         [[ $name == */* ]] && base=${OUT[baseline/$INFLIGHT]}
         cpu=- per=- queued=-
@@ -70,7 +86,7 @@ for name in baseline non-matching matching "baseline/$INFLIGHT" "non-matching/$I
                 per=$(awk -v t="${DAEMON_CPU[$name]}" -v hz="$TICKS" -v q="$queued" \
                         'BEGIN { if (t > 0) printf "%.0f", q / (t / hz); else print "-" }')
         fi
-        printf '%-16s %9s %9s %10s %10s %9s %9s %10s %12s\n' "$name" "$(field p50_us "$out")" "$(field p99_us "$out")" \
+        printf '%-22s %9s %9s %10s %10s %9s %9s %10s %12s\n' "$name" "$(field p50_us "$out")" "$(field p99_us "$out")" \
                 $(( $(field p50_us "$out") - $(field p50_us "$base") )) $(( $(field p99_us "$out") - $(field p99_us "$base") )) \
                 "$(field per_s "$out")" "$queued" "$cpu" "$per"
 done
