@@ -41,20 +41,41 @@ allow t tcp 443
 X
 )
 
-# The element changes of every transaction after the first, one "add|delete ADDR" a line.
+# The element changes of every transaction after the first that follows the monitor's readiness
+# mark $2 (the mark's own transaction, then the driver's first), one "add|delete ADDR" a line.
 element_events() {
-        awk '/^# new generation/ { gen++; next }
-             gen >= 1 && /^(add|delete) element/ { verb = $1; sub(/.*\{ /, ""); print verb, $1 }' "$1"
+        awk -v mark="add table inet $2" '$0 ~ "^" mark "( |$)" { ready = 1; next }
+             !ready { next }
+             /^# new generation/ { gen++; next }
+             gen >= 2 && /^(add|delete) element/ { verb = $1; sub(/.*\{ /, ""); print verb, $1 }' "$1"
+}
+
+# Commits an empty table named $2 and waits up to $3 tenths of a second until the monitor
+# writing to $1 shows it: it listens (before the driver), or has shown everything committed
+# earlier (after).
+monitor_mark() {
+        local i
+        nft add table inet "$2"
+        for ((i = 0; i < $3; i++)); do
+                grep -q "^add table inet $2\( \|$\)" "$1" && return 0
+                sleep 0.1
+        done
+        return 1
 }
 
 for mode in in-place replace; do
         nft flush ruleset
         nft monitor >"$WORK/events" 2>&1 &
         mon=$!
-        sleep 0.3
+        # nft monitor listens some time after it starts: a new mark until it shows one.
+        for ((k = 0; k < 50; k++)); do
+                monitor_mark "$WORK/events" "monitor_ready$k" 2 && break
+        done
+        (( k < 50 )) || fail "nft monitor did not start listening within 10 s"
+        ready="monitor_ready$k"
         NFT_DRIVER_UPDATE=$mode NFT_DRIVER_STATS=1 "$NFT_DRIVER" apply "$A" "$B" "$A" >"$WORK/out" ||
                 fail "$mode: apply failed: $(cat "$WORK/out")"
-        sleep 0.3
+        monitor_mark "$WORK/events" monitor_done 100 || fail "nft monitor did not show the mark after the driver's transactions"
         kill "$mon"
         wait "$mon" 2>/dev/null || true
         if [ "$mode" = in-place ]; then
@@ -74,7 +95,7 @@ delete 198.51.100.7
 add 192.0.2.1
 add 198.51.100.7'
         fi
-        assert_eq "$expected" "$(element_events "$WORK/events")" "$mode: only the changed elements go to the kernel"
+        assert_eq "$expected" "$(element_events "$WORK/events" "$ready")" "$mode: only the changed elements go to the kernel"
         assert_eq 10002 "$(elements inet allowlistd t_v4 | wc -l)" "$mode: every element is there"
         grep -q 'stats: bytes=[0-9]* added=1 deleted=1 updated=1 refilled=0' "$WORK/out" ||
                 fail "$mode: the driver did not report a difference: $(cat "$WORK/out")"
