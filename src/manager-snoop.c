@@ -283,13 +283,10 @@ void manager_snoop_switch(struct manager *m, const struct config *old, struct sn
                 snoop_free(previous);
                 return;
         }
-        /* The same queue: a new hold bound takes a new listener (a moment without one: with
-         * bypass, replies pass unread); other servers take new rules. */
-        if (c->snoop_hold_max != old->snoop_hold_max) {
-                m->snoop = snoop_free(m->snoop);
-                if (snoop_listen(m, c, &m->snoop) < 0)
-                        return;
-        }
+        /* The same queue and listener: a new hold bound applies at once; other servers take new
+         * rules. */
+        if (c->snoop_hold_max != old->snoop_hold_max)
+                snoop_set_hold_max(m->snoop, c->snoop_hold_max);
         if (!snoop_servers_equal(c, old) && snoop_install(m) < 0)
                 m->snoop = snoop_free(m->snoop);
 }

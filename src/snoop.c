@@ -126,6 +126,11 @@ static void hold_timer_arm(struct snoop *s) {
         (void) sd_event_source_set_enabled(s->hold_timer, SD_EVENT_ONESHOT);
 }
 
+void snoop_set_hold_max(struct snoop *s, usec_t hold_max) {
+        s->hold_max = hold_max;
+        hold_timer_arm(s);
+}
+
 enum release_reason {
         RELEASE_TOKEN,     /* the lookup of a truncated reply is done */
         RELEASE_COMMITTED, /* the transaction of its round (or an earlier one) is done */

@@ -57,6 +57,10 @@ struct snoop_stats {
 int snoop_new(sd_event *e, uint16_t queue, usec_t hold_max, const struct snoop_callbacks *cb, void *userdata,
               struct snoop **ret);
 
+/* A new snoop_hold_max (a reload), for the replies held now too; the queue stays bound, so no
+ * reply passes unread meanwhile. */
+void snoop_set_hold_max(struct snoop *s, usec_t hold_max);
+
 /* Whether some socket is bound to NFQUEUE queue in this network namespace (as
  * /proc/net/netfilter/nfnetlink_queue lists it): 1 or 0, or a negative errno when that cannot be
  * read. */

@@ -6,7 +6,8 @@
 #   - snoop_queue 3 -> 4: the rules move to queue 4, the daemon listens there (a new matching
 #     answer is learned before it reaches the client), queue 3 is unbound;
 #   - snoop_servers = 192.0.2.53 added: the rules match that source; a learned address stays;
-#   - snoop_hold_max changed: the rules stay, learning goes on;
+#   - snoop_hold_max changed: the rules and the queue's listener stay (its packet count goes
+#     on: never unbound meanwhile), learning goes on;
 #   - snoop = no: both chains are gone, the queue unbound, domains= "not enforced" again
 #     (--check-config), a matching answer teaches nothing; hosts= still resolve;
 #   - snoop = yes again: the chains are back and learning resumes;
@@ -82,12 +83,16 @@ assert_eq "$(chain_lines 4 192.0.2.53)" "$(snoop_chains)" "reload with snoop_ser
 assert_eq $'198.51.100.10\n198.51.100.11\n198.51.100.100' "$(set_elements inet filter senso_v4)" \
         "learned addresses stay across a snoop_servers change"
 
-# snoop_hold_max changed: the same queue, a new listener, the rules unchanged.
+# snoop_hold_max changed: the same queue and listener (a rebind would start the queue's count
+# again, and leave a moment in which replies pass unread), the rules unchanged.
+queued_before=$(queued_count 4)
+[[ "$queued_before" =~ ^[1-9][0-9]*$ ]] || fail "queue 4 has seen no reply before the snoop_hold_max reload: $queued_before"
 reload_with "snoop = yes
 snoop_queue = 4
 snoop_servers = 192.0.2.53
 snoop_hold_max = 500ms"
 assert_eq "$(chain_lines 4 192.0.2.53)" "$(snoop_chains)" "reload with another snoop_hold_max: the rules unchanged"
+assert_eq "$queued_before" "$(queued_count 4)" "reload with another snoop_hold_max: the queue stayed bound to the same listener"
 assert_eq "198.51.100.12 connected" "$(in_client "$SNOOP_CLIENT" 192.0.2.53 d1.senso.cloud 443)" "learning goes on"
 assert_eq $'198.51.100.10\n198.51.100.11\n198.51.100.12\n198.51.100.100' "$(set_elements inet filter senso_v4)" \
         "learned addresses stay across a snoop_hold_max change"
