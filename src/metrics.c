@@ -256,7 +256,7 @@ static int metrics_write_file(struct metrics *m) {
         r = metrics_write_text(m, file.f);
         if (r < 0)
                 return r;
-        return atomic_file_commit(&file);
+        return atomic_file_commit(&file, /* durable= */ false);
 }
 
 int metrics_flush(struct metrics *m) {

@@ -661,7 +661,7 @@ int state_writer_commit(struct state_writer *w) {
         if (!w->file.f) /* committed already */
                 return w->file.committed ? 0 : -EBADF;
         fprintf(w->file.f, "end %zu %016llx\n", w->n_addresses + w->n_hosts, (unsigned long long) w->hash);
-        r = atomic_file_commit(&w->file);
+        r = atomic_file_commit(&w->file, /* durable= */ true);
         /* After the rename only the directory's fsync failed: not sticky, the file is there. */
         return r < 0 && !w->file.committed ? writer_fail(w, r) : r;
 }

@@ -232,14 +232,14 @@ fail:
         return r;
 }
 
-int atomic_file_commit(struct atomic_file *a) {
+int atomic_file_commit(struct atomic_file *a, bool durable) {
         FILE *f = a->f;
         int r = 0;
 
         a->f = NULL;
         if (fflush(f) != 0 || ferror(f))
                 r = errno > 0 ? -errno : -EIO;
-        else if (fsync(fileno(f)) < 0)
+        else if (durable && fsync(fileno(f)) < 0)
                 r = -errno;
         if (fclose(f) != 0 && r == 0)
                 r = errno > 0 ? -errno : -EIO;
@@ -249,7 +249,7 @@ int atomic_file_commit(struct atomic_file *a) {
                 return -errno;
         a->committed = true;
         /* The rename is durable only once the directory is. */
-        if (fsync(a->dir_fd) < 0)
+        if (durable && fsync(a->dir_fd) < 0)
                 return -errno;
         return 0;
 }

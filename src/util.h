@@ -92,9 +92,10 @@ struct atomic_file {
  * killed writer left (only right when this process is the file's one writer). Returns 0 or
  * -errno (-EISDIR when path ends in a slash); on failure a is left empty, safe to release. */
 int atomic_file_open(const char *path, bool remove_stale, struct atomic_file *a);
-/* Flushes, fsyncs and closes the temporary file and renames it over path, then fsyncs the
- * directory. Returns 0 or -errno; committed says whether the rename happened (a failed
- * directory fsync comes after it). */
-int atomic_file_commit(struct atomic_file *a);
+/* Flushes and closes the temporary file and renames it over path; durable: fsyncs the file
+ * before and the directory after (a file that need not survive a crash, such as the metrics,
+ * skips both, so that a slow disk does not stall the event loop). Returns 0 or -errno;
+ * committed says whether the rename happened (a failed directory fsync comes after it). */
+int atomic_file_commit(struct atomic_file *a, bool durable);
 /* Closes what is open and removes the temporary file unless it was committed. */
 void atomic_file_release(struct atomic_file *a);

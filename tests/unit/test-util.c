@@ -86,7 +86,7 @@ static void test_atomic_file(void) {
         ASSERT_EQ(0, atomic_file_open(path, false, &a));
         ASSERT_TRUE(strncmp(a.tmp, path, strlen(path)) == 0 && strncmp(a.tmp + strlen(path), ".tmp-", 5) == 0);
         fputs("one\n", a.f);
-        ASSERT_EQ(0, atomic_file_commit(&a));
+        ASSERT_EQ(0, atomic_file_commit(&a, true));
         ASSERT_TRUE(a.committed);
         atomic_file_release(&a);
         ASSERT_TRUE((f = fopen(path, "r")) && fgets(text, sizeof(text), f));
@@ -116,7 +116,7 @@ static void test_atomic_file(void) {
         list_dir(dir, names, sizeof(names));
         ASSERT_STREQ("file.prom file.prom.tmp-abcdef", names);
         ASSERT_EQ(0, atomic_file_open(path, true, &a));
-        ASSERT_EQ(0, atomic_file_commit(&a));
+        ASSERT_EQ(0, atomic_file_commit(&a, true));
         atomic_file_release(&a);
         list_dir(dir, names, sizeof(names));
         ASSERT_STREQ("file.prom", names);
