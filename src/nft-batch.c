@@ -272,10 +272,14 @@ static int socket_buffer(struct nft *n, int opt, int force_opt, int *current, si
         /* The kernel doubles the value; sendmsg() refuses a batch larger than the send buffer
          * (EMSGSIZE near 7,500 IPv4 elements with the default). FORCE passes rmem/wmem_max
          * and needs CAP_NET_ADMIN, which every nftables change needs anyway. */
-        if (setsockopt(fd, SOL_SOCKET, force_opt, &v, sizeof(v)) < 0 &&
-            setsockopt(fd, SOL_SOCKET, opt, &v, sizeof(v)) < 0)
+        if (setsockopt(fd, SOL_SOCKET, force_opt, &v, sizeof(v)) >= 0) {
+                *current = v;
+                return 0;
+        }
+        /* Without FORCE the kernel caps the value at wmem_max/rmem_max silently: not
+         * remembered, so that the next batch asks again once an operator raised the limit. */
+        if (setsockopt(fd, SOL_SOCKET, opt, &v, sizeof(v)) < 0)
                 return -errno;
-        *current = v;
         return 0;
 }
 
