@@ -367,7 +367,8 @@ static int manager_apply_result(struct manager *m, int r, const struct nft_error
 /* Gives up the asynchronous transaction in flight, if any, waiting for its send (behind the
  * commit lock another process may hold): for the synchronous ones of the start, reload and
  * exit. What it did is unknown, so the next apply reads the sets back; a snooped round it
- * carried goes with the synchronous transaction instead (manager_sync_round_done()). */
+ * carried goes with the synchronous transaction instead (manager_sync_round_done()), or, when
+ * that is rejected, with the apply scheduled here. */
 void manager_apply_cancel(struct manager *m) {
         if (!m->nft || !nft_apply_pending(m->nft))
                 return;
@@ -375,6 +376,13 @@ void manager_apply_cancel(struct manager *m) {
         if (m->snoop_round_inflight)
                 m->snoop_round_next = m->snoop_round_inflight;
         m->snoop_round_inflight = 0;
+        /* What it carried is asked for again (a forced repair stays forced): the synchronous
+         * transaction that follows sends it too when it succeeds, and this apply then finds
+         * nothing to send; when that one fails or is never sent (a rejected reload), this
+         * apply is what puts it in. */
+        m->force_apply |= m->apply_inflight_force;
+        m->apply_dirty = true;
+        manager_schedule_apply_in(m, 0);
 }
 
 /* After a synchronous transaction of outcome r: the snooped round waiting for a transaction

@@ -183,7 +183,9 @@ int manager_reload(struct manager *m) {
                                   m->config_path, strerror(-r));
                 if (m->ready)
                         (void) sd_notify(false, "READY=1");
-                manager_sync_round_done(m, r);
+                /* A snooped round waiting for a transaction stays waiting: for the one in
+                 * flight, or for the apply manager_apply_cancel() scheduled, never released
+                 * before its addresses are in. */
                 return r;
         }
 
