@@ -192,10 +192,11 @@ int manager_reload(struct manager *m) {
         /* Accepted: the old resolver goes before the old hosts its callbacks point to. */
         c = NULL;
         manager_sync_round_done(m, 0);
-        if (!manager_snoop_config_equal(m->config, old_config))
-                manager_snoop_switch(m, old_config, listener);
         m->force_apply = false;
         m->apply_failing = false;
+        /* After those: a switch that fails asks for a forced repair. */
+        if (!manager_snoop_config_equal(m->config, old_config))
+                manager_snoop_switch(m, old_config, listener);
         if (metrics_set_path(m->metrics, m->config->metrics_file) < 0)
                 log_oom();
         resolver_free(m->resolver);

@@ -261,6 +261,16 @@ int manager_snoop_prepare(struct manager *m, const struct config *c, struct snoo
         return snoop_listen(m, c, ret_listener);
 }
 
+/* The chains could not be (all) put in after an accepted reload: each goes in a transaction of
+ * its own, so some may send to the new queue and some to the old one, or match the old servers.
+ * The new listener stays, and a forced apply after retry_min puts the chains back as the
+ * configuration says (manager_apply_result()'s repair), instead of leaving the domains
+ * unenforced until the next reload. */
+static void snoop_install_later(struct manager *m) {
+        m->force_apply = true;
+        manager_schedule_apply_in(m, m->config->retry_min);
+}
+
 void manager_snoop_switch(struct manager *m, const struct config *old, struct snoop *listener) {
         const struct config *c = m->config;
 
@@ -279,7 +289,7 @@ void manager_snoop_switch(struct manager *m, const struct config *old, struct sn
 
                 m->snoop = listener;
                 if (snoop_install(m) < 0)
-                        m->snoop = snoop_free(m->snoop);
+                        snoop_install_later(m);
                 snoop_free(previous);
                 return;
         }
@@ -288,5 +298,5 @@ void manager_snoop_switch(struct manager *m, const struct config *old, struct sn
         if (c->snoop_hold_max != old->snoop_hold_max)
                 snoop_set_hold_max(m->snoop, c->snoop_hold_max);
         if (!snoop_servers_equal(c, old) && snoop_install(m) < 0)
-                m->snoop = snoop_free(m->snoop);
+                snoop_install_later(m);
 }
