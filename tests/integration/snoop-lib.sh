@@ -159,3 +159,33 @@ $1
 
 $2"
 }
+
+# Attaches strace to the running daemon's nftables batches, which it sends with sendmsg() (see
+# nft_batch_transmit()), with INJECT, strace's inject= value (delay_enter=1s, error=ENOMEM);
+# sets TRACER; untrace_daemon detaches. Only the netfilter netlink sockets open now (protocol
+# 12) are traced; with --all, every sendmsg() of the daemon: also those of sockets it opens later
+# (the snooping chains' own) and sd_notify()'s. Its log: $TEST_DIR/strace.log.
+trace_daemon_batches() {
+        local paths=() fd link
+        if [[ $1 == --all ]]; then
+                shift
+        else
+                for fd in /proc/"$DAEMON_PID"/fd/*; do
+                        link=$(readlink "$fd") || continue
+                        [[ $link =~ ^socket:\[([0-9]+)\]$ ]] || continue
+                        awk -v ino="${BASH_REMATCH[1]}" '$2 == 12 && $NF == ino { found = 1 } END { exit !found }' \
+                                /proc/net/netlink && paths+=(-P "$link")
+                done
+                (( ${#paths[@]} >= 2 )) || fail "the daemon's netlink sockets not found: ${paths[*]}"
+        fi
+        strace -qq -f -o "$TEST_DIR/strace.log" -p "$DAEMON_PID" "${paths[@]}" -e trace=sendmsg \
+                -e inject=sendmsg:"$1" &
+        TRACER=$!
+        at_exit "kill $TRACER 2>/dev/null"
+        wait_until 5 bash -c "grep -q '^TracerPid:[[:space:]]*[1-9]' /proc/$DAEMON_PID/status" ||
+                fail "strace did not attach"
+}
+untrace_daemon() {
+        kill "$TRACER" 2>/dev/null || true
+        wait "$TRACER" 2>/dev/null || true
+}

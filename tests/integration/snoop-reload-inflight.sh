@@ -29,20 +29,7 @@ allow = tcp/443"
 good_config=$(cat "$DAEMON_CONF")
 daemon_start
 
-# The daemon's netfilter netlink sockets (protocol 12): strace -P takes their paths.
-paths=()
-for fd in /proc/"$DAEMON_PID"/fd/*; do
-        link=$(readlink "$fd") || continue
-        [[ $link =~ ^socket:\[([0-9]+)\]$ ]] || continue
-        awk -v ino="${BASH_REMATCH[1]}" '$2 == 12 && $NF == ino { found = 1 } END { exit !found }' /proc/net/netlink &&
-                paths+=(-P "$link")
-done
-(( ${#paths[@]} >= 2 )) || fail "the daemon's netlink sockets not found: ${paths[*]}"
-strace -qq -f -o "$TEST_DIR/strace.log" -p "$DAEMON_PID" "${paths[@]}" -e trace=sendmsg \
-        -e inject=sendmsg:delay_enter=${DELAY_MS}ms &
-tracer=$!
-at_exit "kill $tracer 2>/dev/null"
-wait_until 5 bash -c "grep -q '^TracerPid:[[:space:]]*[1-9]' /proc/$DAEMON_PID/status" || fail "strace did not attach"
+trace_daemon_batches delay_enter=${DELAY_MS}ms
 
 start=$(date +%s%N)
 in_client "$SNOOP_CLIENT" 192.0.2.53 a.bulk.senso.cloud 443 >"$TEST_DIR/a.out" 2>&1 &
@@ -68,8 +55,7 @@ assert_eq "198.51.100.10 connected" "$(cat "$TEST_DIR/a.out")" "client A's first
 assert_eq "198.51.100.11 connected" "$(cat "$TEST_DIR/b.out")" "client B's first connection passes (both answered within ${took} ms)"
 assert_eq $'198.51.100.10\n198.51.100.11' "$(set_elements inet filter bulk_v4)" "the set holds both learned addresses"
 
-kill "$tracer" 2>/dev/null || true
-wait "$tracer" 2>/dev/null || true
+untrace_daemon
 assert_eq "198.51.100.12 connected" "$(in_client "$SNOOP_CLIENT" 192.0.2.53 c.bulk.senso.cloud 443)" \
         "learning goes on after the rejected reload"
 daemon_stop

@@ -27,13 +27,9 @@ config_with 3
 daemon_start
 assert_eq "198.51.100.10 connected" "$(in_client "$SNOOP_CLIENT" 192.0.2.53 a1.senso.cloud 443)" "learning on queue 3"
 
-# Every nftables batch is a sendmsg() (nft_batch_transmit()), also on the socket the snooping
-# chains open for themselves; from the reload on, they fail. (sd_notify()'s sendmsg() fails too:
-# nothing here reads it.)
-strace -qq -f -o "$TEST_DIR/strace.log" -p "$DAEMON_PID" -e trace=sendmsg -e inject=sendmsg:error=ENOMEM &
-tracer=$!
-at_exit "kill $tracer 2>/dev/null"
-wait_until 5 bash -c "grep -q '^TracerPid:[[:space:]]*[1-9]' /proc/$DAEMON_PID/status" || fail "strace did not attach"
+# From the reload on, every nftables batch fails, also on the socket the snooping chains open
+# for themselves (--all: sd_notify()'s sendmsg() fails too; nothing here reads it).
+trace_daemon_batches --all error=ENOMEM
 
 config_with 4
 kill -HUP "$DAEMON_PID"
@@ -41,8 +37,7 @@ wait_until 10 grep -q 'Reloaded\|Rejected' "$DAEMON_LOG" || fail "no reload verd
 grep -q 'Reloaded' "$DAEMON_LOG" || fail "the reload was rejected: $(tail -n 3 "$DAEMON_LOG")"
 grep -q 'DNS snooping chains' "$DAEMON_LOG" || fail "no failure of the snooping chains was logged: $(tail -n 5 "$DAEMON_LOG")"
 echo "ok: the reload was accepted and the snooping chains failed"
-kill "$tracer"
-wait "$tracer" 2>/dev/null || true
+untrace_daemon
 wait_until 5 bash -c "! grep -q '^TracerPid:[[:space:]]*[1-9]' /proc/$DAEMON_PID/status" || fail "strace did not detach"
 
 # After retry_min (2 s) the forced repair puts the chains back.

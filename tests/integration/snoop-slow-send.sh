@@ -30,20 +30,7 @@ domains = bulk.senso.cloud
 allow = tcp/443"
 daemon_start
 
-# The daemon's netfilter netlink sockets (protocol 12): strace -P takes their paths.
-paths=()
-for fd in /proc/"$DAEMON_PID"/fd/*; do
-        link=$(readlink "$fd") || continue
-        [[ $link =~ ^socket:\[([0-9]+)\]$ ]] || continue
-        awk -v ino="${BASH_REMATCH[1]}" '$2 == 12 && $NF == ino { found = 1 } END { exit !found }' /proc/net/netlink &&
-                paths+=(-P "$link")
-done
-(( ${#paths[@]} >= 2 )) || fail "the daemon's netlink sockets not found: ${paths[*]}"
-strace -qq -f -o "$TEST_DIR/strace.log" -p "$DAEMON_PID" "${paths[@]}" -e trace=sendmsg \
-        -e inject=sendmsg:delay_enter=${DELAY_S}s &
-tracer=$!
-at_exit "kill $tracer 2>/dev/null"
-wait_until 5 bash -c "grep -q '^TracerPid:[[:space:]]*[1-9]' /proc/$DAEMON_PID/status" || fail "strace did not attach"
+trace_daemon_batches delay_enter=${DELAY_S}s
 
 start=$(date +%s%N)
 out=$(in_client "$SNOOP_CLIENT" --bench 192.0.2.53 '198-18-{}.bulk.senso.cloud' 10 "$NAMES" || true)
@@ -66,8 +53,7 @@ echo "ok: all $NAMES addresses in the set after ${took_ms} ms"
 (( took_ms >= DELAY_S * 1000 )) || fail "the transaction took ${took_ms} ms: strace did not slow it down"
 grep -q '^[0-9]* *sendmsg(.*(DELAYED)$' "$TEST_DIR/strace.log" || fail "strace delayed no sendmsg()"
 
-kill "$tracer"
-wait "$tracer" 2>/dev/null || true
+untrace_daemon
 daemon_stop
 assert_eq 0 "$DAEMON_RC" "clean exit"
 assert_eq "$NAMES" "$(awk '$1 == "allowlistd_snoop_replies_released_on_bound_total" { print $2 }' "$TEST_DIR/metrics.prom")" \
